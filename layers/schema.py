@@ -1,0 +1,99 @@
+"""The vocabulary layer kinds are declared in: fields, style rules and the kind itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Value types a property may be declared with. Each is checked by :mod:`layers.properties`.
+FIELD_TYPES = ("text", "integer", "number", "boolean", "enum", "year", "opening_hours", "district")
+
+#: Geometry types of RFC 7946.
+GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
+                  "GeometryCollection")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One declared property of a layer kind."""
+
+    name: str
+    type: str
+    zh: str
+    en: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    #: zh/en labels of enum values, e.g. {"pilot": ("试点", "pilot")}.
+    choice_labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def __post_init__(self):
+        if self.type not in FIELD_TYPES:
+            raise ValueError(f"field {self.name!r}: unknown type {self.type!r}; use one of {FIELD_TYPES}")
+        if (self.type == "enum") != bool(self.choices):
+            raise ValueError(f"field {self.name!r}: choices go with type 'enum', and only with it")
+
+
+@dataclass(frozen=True)
+class StyleRule:
+    """A style override for the features whose property ``prop`` equals ``value``; also a legend entry."""
+
+    prop: str
+    value: object
+    style: dict
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """A kind of layer: what its features may contain and how the map shows them."""
+
+    id: str
+    zh: str
+    en: str
+    geometry_types: tuple[str, ...]
+    fields: tuple[Field, ...]
+    style: dict
+    popup: tuple[str, ...]
+    rules: tuple[StyleRule, ...] = ()
+    context: bool = False
+    #: Whether the public map shows the layer when the page opens.
+    shown: bool = True
+    #: Drawing order on the map: higher is drawn above (smaller areas above larger ones).
+    z_order: int = 0
+    description_zh: str = ""
+    description_en: str = ""
+
+    def __post_init__(self):
+        unknown = set(self.geometry_types) - set(GEOMETRY_TYPES)
+        if unknown:
+            raise ValueError(f"layer kind {self.id!r}: unknown geometry types {sorted(unknown)}")
+        names = [f.name for f in self.fields]
+        missing = [p for p in self.popup + tuple(r.prop for r in self.rules) if p not in names]
+        if missing:
+            raise ValueError(f"layer kind {self.id!r}: popup/rules name undeclared fields {missing}")
+
+    @property
+    def field_map(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    @property
+    def is_point_layer(self) -> bool:
+        return set(self.geometry_types) <= {"Point", "MultiPoint"}
+
+    def to_public(self) -> dict:
+        """What the map page and the API tell clients about the kind (JSON-serialisable)."""
+        return {
+            "id": self.id, "zh": self.zh, "en": self.en, "context": self.context, "shown": self.shown,
+            "z_order": self.z_order,
+            "description": {"zh": self.description_zh, "en": self.description_en},
+            "geometry_types": list(self.geometry_types), "point_layer": self.is_point_layer,
+            "style": self.style,
+            "rules": [{"prop": r.prop, "value": r.value, "style": r.style, "zh": r.zh, "en": r.en}
+                      for r in self.rules],
+            "fields": [{"name": f.name, "type": f.type, "zh": f.zh, "en": f.en, "required": f.required,
+                        "choices": {c: list(f.choice_labels.get(c, (c, c))) for c in f.choices}}
+                       for f in self.fields],
+            "popup": list(self.popup),
+        }

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install what the project needs: system packages (as root, via apt), a virtualenv with the Python
+# requirements, and the front-end assets from the npm registry (npm ci, with package-lock.json).
+# Usage: scripts/setup.sh run|test    Idempotent: a second run with nothing changed does almost nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+purpose=${1:-run}
+PY=${PYTHON:-python3}
+
+apt_needed=()
+command -v "$PY" >/dev/null || apt_needed+=(python3)
+"$PY" -c 'import ensurepip' 2>/dev/null || apt_needed+=(python3-venv)
+command -v npm >/dev/null || apt_needed+=(npm)
+if [ "$purpose" = test ]; then
+  command -v chromium >/dev/null || apt_needed+=(chromium)
+fi
+if [ ${#apt_needed[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing system packages: ${apt_needed[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${apt_needed[@]}" >/dev/null
+  else
+    echo "setup: missing system packages: ${apt_needed[*]}; run: sudo apt-get install ${apt_needed[*]}" >&2
+    exit 1
+  fi
+fi
+
+req=requirements.txt
+[ "$purpose" = test ] && req=requirements-dev.txt
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+stamp=".venv/.installed-$(cat requirements.txt "$req" | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "setup: installing Python packages from $req"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req"
+  touch "$stamp"
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing front-end assets (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

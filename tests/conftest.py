@@ -1,0 +1,94 @@
+"""Shared fixtures: the app (Flask tutorial style), a live server on loopback, a real Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from webmap import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus" / "geojsonhint"
+
+
+@pytest.fixture
+def app():
+    return create_app({"TESTING": True, "BASEMAP": "none"})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def data_copy(tmp_path):
+    """A writable copy of data/; tests change one file and start an app on it."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA, target)
+    return target
+
+
+def feature_collection(features: list[dict]) -> str:
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+
+
+def point(fid, lon, lat, **props) -> dict:
+    base = {"name": f"测试点 {fid}", "district": "市南区", "source": "sample", "opening_hours": "Mo-Su 10:00-22:00"}
+    base.update(props)
+    return {"type": "Feature", "id": fid, "properties": base, "geometry": {"type": "Point", "coordinates": [lon, lat]}}
+
+
+class LiveServer:
+    """The app served by werkzeug on a loopback port, in a thread."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(10)
+
+
+@pytest.fixture
+def serve():
+    """Call serve(app) to get a LiveServer; all are stopped at the end of the test."""
+    servers = []
+
+    def _serve(app):
+        servers.append(LiveServer(app))
+        return servers[-1]
+
+    yield _serve
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed: run scripts/test as root, or apt-get install chromium")
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=executable, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield instance
+        instance.close()

@@ -1,0 +1,185 @@
+"""layers.load / jsontext / rfc7946: every kind of bad input is refused with a message that locates it."""
+
+import json
+
+import pytest
+
+from layers.load import read_layer
+from layers.registry import get
+
+from .conftest import feature_collection, point
+
+DINING = get("outdoor_dining_pilots")
+ZONES = get("night_economy_zones")
+
+
+def square(lon=120.38, lat=36.07, d=0.002, close=True):
+    ring = [[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d]]
+    return ring + [ring[0]] if close else ring
+
+
+def zone(fid="z1", ring=None, **props):
+    base = {"name": "测试区", "district": "市南区", "source": "sample"}
+    base.update(props)
+    return {"type": "Feature", "id": fid, "properties": base,
+            "geometry": {"type": "Polygon", "coordinates": [ring or square()]}}
+
+
+def errors_of(data, kind=DINING, **kw):
+    layer = read_layer(data if isinstance(data, bytes) else data.encode(), kind, source="t.geojson", **kw)
+    return layer, "\n".join(str(p) for p in layer.report.errors)
+
+
+def test_a_good_layer_is_accepted():
+    layer, errs = errors_of(feature_collection([point("a", 120.38, 36.07), point("b", 120.39, 36.08)]))
+    assert errs == "" and layer.ids == ["a", "b"] and len(layer.geometries) == 2
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"", "the file is empty"),
+    (b"\xef\xbb\xbf" + feature_collection([]).encode(), "byte-order mark"),
+    ('{"type":"FeatureCollection","features":[{"name":"青岛"}]}'.encode("gbk"), "encoding 'gb18030'"),
+    (b'{"type": "FeatureCollection",\n "features": [\n}', "line 3"),
+    (b'{"type":"FeatureCollection","features":[]', "malformed JSON"),
+    (b'{"type": "Point", "coordinates": [NaN, 1]}', "NaN is not a number"),
+    (b'{"type": "Point", "coordinates": [Infinity, 1]}', "Infinity is not a number"),
+    (b'{"type": "Point", "coordinates": [1e999, 1]}', "too large"),
+    (b'{"type": "Point", "coordinates": [' + b"9" * 400 + b', 1]}', "has 400 digits"),
+    (b"[" * 100000 + b"]" * 100000, "nested 100000 levels"),
+    (b'{"type": "FeatureCollection", "type": "Feature", "features": []}', "member 'type' twice"),
+    (b"<!DOCTYPE html><html><body>Not found</body></html>", "malformed JSON"),
+    (b'"just a string"', "root of a GeoJSON file must be an object"),
+])
+def test_unreadable_files_are_refused_with_the_reason(data, expected):
+    layer, errs = errors_of(data)
+    assert expected in errs and len(layer) == 0
+
+
+def test_gb18030_text_is_read_when_the_encoding_is_given():
+    data = feature_collection([point("a", 120.38, 36.07, name="台东夜市")]).encode("gb18030")
+    layer, errs = errors_of(data, encoding="gb18030")
+    assert errs == "" and layer.properties[0]["name"] == "台东夜市"
+
+
+@pytest.mark.parametrize("feature, expected", [
+    (zone(ring=square(close=False)), "not closed"),
+    (zone(ring=square()[:3]), "4 or more positions"),
+    ({"type": "Feature", "id": "l", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[120.3, 36.0]]}},
+     "2 or more positions"),
+    ({"type": "Feature", "id": "x", "properties": {}, "geometry": {"type": "Hexagon", "coordinates": []}},
+     "unknown geometry type 'Hexagon'"),
+    ({"type": "Feature", "id": "x", "properties": {}, "geometry": {"type": "point", "coordinates": [1, 2]}},
+     "write 'Point'"),
+    ({"type": "Feature", "id": "x", "properties": {}, "geometry": {"type": "Point", "coordinates": [1, "2"]}},
+     "must be a number"),
+    ({"type": "Feature", "id": "x", "properties": {}, "geometry": {"type": "Point", "coordinates": [200, 36]}},
+     "out of range"),
+    ({"type": "Feature", "id": "x", "properties": [], "geometry": None}, "'properties' must be an object"),
+    ({"type": "Feature", "id": {"a": 1}, "properties": {}, "geometry": None}, "id must be a string or a number"),
+    ({"type": "Feature", "properties": {}}, "needs a 'geometry' member"),
+])
+def test_malformed_geometry_is_refused_naming_the_feature(feature, expected):
+    layer, errs = errors_of(feature_collection([feature]), kind=None)
+    assert expected in errs
+    assert "feature #0" in errs
+
+
+def test_positions_outside_qingdao_say_what_they_look_like():
+    _, swapped = errors_of(feature_collection([point("a", 36.07, 120.38)]))
+    assert "out of range" in swapped
+    _, swapped_in_range = errors_of(feature_collection([point("a", 36.07, 80.38)]))
+    assert "outside the Qingdao area" in swapped_in_range
+    _, beijing = errors_of(feature_collection([point("a", 116.39, 39.9)]))
+    assert "outside the Qingdao area" in beijing and "check the CRS" in beijing
+    # lat/lon swapped for a position that would be inside the city
+    _, flipped = errors_of(feature_collection([zone(ring=[[y, x] for x, y in square(lon=36.07, lat=36.07)])]), kind=ZONES)
+    assert "outside the Qingdao area" in flipped
+
+
+def test_swapped_axes_are_diagnosed():
+    from layers.area import diagnose_outside
+
+    assert "swapped" in diagnose_outside(36.07, 120.38)
+    assert "projected metres" in diagnose_outside(500000.0, 3990000.0)
+
+
+def test_self_intersection_is_reported_and_repaired_only_when_asked():
+    bowtie = [[120.38, 36.07], [120.39, 36.08], [120.39, 36.07], [120.38, 36.08], [120.38, 36.07]]
+    data = feature_collection([zone(ring=bowtie)])
+    layer, errs = errors_of(data, kind=ZONES)
+    assert "Self-intersection" in errs and len(layer) == 0
+    layer, errs = errors_of(data, kind=ZONES, repair=True)
+    assert errs == "" and len(layer) == 1
+    assert any(p.severity == "repaired" and "make_valid" in p.message for p in layer.report.problems)
+
+
+def test_clockwise_rings_are_reoriented_and_said_so():
+    layer, errs = errors_of(feature_collection([zone(ring=list(reversed(square())))]), kind=ZONES)
+    assert errs == ""
+    assert [p.severity for p in layer.report.problems] == ["repaired"]
+    assert "right-hand rule" in layer.report.problems[0].message
+
+
+def test_legacy_crs_member():
+    doc = json.loads(feature_collection([point("a", 120.38, 36.07)]))
+    doc["crs"] = {"type": "name", "properties": {"name": "EPSG:3857"}}
+    _, errs = errors_of(json.dumps(doc))
+    assert "legacy 'crs' member" in errs
+    doc["crs"]["properties"]["name"] = "urn:ogc:def:crs:OGC:1.3:CRS84"
+    layer, errs = errors_of(json.dumps(doc))
+    assert errs == "" and any("legacy 'crs'" in p.message for p in layer.report.problems)
+
+
+def test_duplicate_ids_are_refused():
+    layer, errs = errors_of(feature_collection([point("a", 120.38, 36.07), point("a", 120.39, 36.07)]))
+    assert "duplicate id 'a' (also feature #0)" in errs and layer.ids == ["a"]
+
+
+def test_geometry_type_must_fit_the_kind():
+    _, errs = errors_of(feature_collection([zone()]), kind=DINING)
+    assert "geometry type Polygon is not allowed in outdoor_dining_pilots" in errs
+
+
+@pytest.mark.parametrize("props, expected", [
+    ({"name": None}, "'name' (名称) is required"),
+    ({"district": "朝阳区"}, "is not one of Qingdao's districts"),
+    ({"status": "open"}, "'open' is not one of planned, pilot, operating"),
+    ({"opening_hours": "every evening"}, "not an OSM opening_hours value"),
+    ({"capacity": 12.5}, "must be a whole number"),
+    ({"capacity": True}, "must be a whole number"),
+    ({"capacity": -1}, "below the minimum"),
+    ({"source": "official-ish"}, "is not one of sample"),
+    ({"name": 42}, "must be text"),
+])
+def test_properties_are_checked_against_the_schema(props, expected):
+    _, errs = errors_of(feature_collection([point("a", 120.38, 36.07, **props)]))
+    assert expected in errs
+
+
+def test_undeclared_properties_are_kept_with_a_warning():
+    layer, errs = errors_of(feature_collection([point("a", 120.38, 36.07, owner="x")]))
+    assert errs == "" and layer.properties[0]["owner"] == "x"
+    assert any(p.severity == "warning" and "owner" in p.message for p in layer.report.problems)
+
+
+def test_a_layer_needs_features_with_geometry():
+    _, errs = errors_of(feature_collection([{"type": "Feature", "id": "a", "properties": point("a", 1, 2)["properties"],
+                                             "geometry": None}]))
+    assert "no geometry" in errs
+    _, errs = errors_of('{"type": "Point", "coordinates": [120.38, 36.07]}')
+    assert "bare Point geometry" in errs
+
+
+def test_gcj02_input_is_converted_to_wgs84():
+    from layers import coords
+
+    gx, gy = coords.wgs84_to_gcj02(120.38, 36.07)
+    layer, errs = errors_of(feature_collection([point("a", float(gx), float(gy))]), crs="gcj02")
+    assert errs == ""
+    assert layer.geometries[0].x == pytest.approx(120.38, abs=1e-8)
+    assert layer.geometries[0].y == pytest.approx(36.07, abs=1e-8)
+
+
+def test_missing_file_is_a_report_not_an_exception(tmp_path):
+    layer = read_layer(tmp_path / "nope.geojson", DINING)
+    assert "cannot read the file" in layer.report.text()

@@ -1,0 +1,65 @@
+"""The Flask application of the Qingdao consumption-scene map (application factory)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from layers.catalog import Catalog
+from layers.problems import DataError
+
+from . import api, assets, basemaps, cli, errors, pages
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+#: Every setting, its default and meaning; README's configuration table documents each (tests check it).
+DEFAULTS = {
+    "DATA_DIR": str(ROOT / "data"),
+    "NODE_MODULES": str(ROOT / "node_modules"),
+    "BASEMAP": "osm",
+    "TILES_URL": "",
+    "TILES_NAME": "",
+    "TILES_ATTRIBUTION": "",
+    "TILES_CRS": "wgs84",
+    "TILES_SUBDOMAINS": "abc",
+    "SECRET_KEY": "dev",
+}
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the app. Settings: DEFAULTS, then instance/config.py, then SCENEMAP_* environment variables
+    (e.g. SCENEMAP_BASEMAP=none), then ``test_config``. Refuses to start (SystemExit with the report) when
+    a file in DATA_DIR is refused or the front-end assets are not installed."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("SCENEMAP")
+    else:
+        app.config.from_mapping(test_config)
+    if not app.debug and not app.testing and app.config["SECRET_KEY"] == "dev":
+        log.warning("SECRET_KEY is the development default; set SCENEMAP_SECRET_KEY in production")
+
+    offered = basemaps.from_config(app.config)
+    if app.config["BASEMAP"] not in offered:
+        raise SystemExit(f"BASEMAP={app.config['BASEMAP']!r} is not one of: {', '.join(offered)}")
+    missing = assets.check_installed(app.config["NODE_MODULES"])
+    if missing:
+        raise SystemExit(f"front-end assets are not installed ({missing[0]} is missing from "
+                         f"{app.config['NODE_MODULES']}): run `npm ci` in the project root, or `make run`")
+    try:
+        catalog = Catalog.from_directory(app.config["DATA_DIR"])
+    except DataError as exc:
+        raise SystemExit(f"refusing to start: data in {app.config['DATA_DIR']} has problems\n{exc}") from None
+    app.extensions["catalog"] = catalog
+    app.extensions["basemaps"] = offered
+    app.extensions["map_shells"] = {}
+
+    for module in (pages, api, assets):
+        app.register_blueprint(module.bp)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,30 @@
+"""Error responses: JSON under /api, a page elsewhere; never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+def _respond(status: int, title: str, detail: str):
+    if request.path.startswith("/api/"):
+        return jsonify(status=status, title=title, detail=detail), status
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def handle_http(exc: HTTPException):
+    return _respond(exc.code or 500, exc.name, exc.description or "")
+
+
+def handle_unexpected(exc: Exception):
+    log.exception("unhandled error on %s", request.path)
+    return _respond(500, InternalServerError.name, "服务器内部错误，已记录。 An internal error occurred and was logged.")
+
+
+def init_app(app):
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(Exception, handle_unexpected)

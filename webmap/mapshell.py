@@ -1,0 +1,96 @@
+"""The map shell: folium composes the map (tiles, empty overlay groups, controls); the browser fills the
+overlays from /api/layers/<id> (static/js/scenemap.js). No layer data is embedded in the page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import folium
+from flask import url_for
+from folium.plugins import Fullscreen, LocateControl, MarkerCluster, Search
+from folium.template import Template
+
+from layers import area
+from layers.registry import KINDS
+
+from . import assets
+from .basemaps import Basemap
+
+
+class TextSearch(Search):
+    """folium's Search, with result tips set as text (leaflet-search's default puts them in innerHTML)
+    and the found feature revealed by SceneMap.reveal (its group shown, popup opened)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = new L.Control.Search({
+            layer: {{ this.layer.get_name() }},
+            propertyName: {{ this.search_label|tojson }},
+            textPlaceholder: {{ this.placeholder|tojson }},
+            textErr: {{ this.text_err|tojson }},
+            textCancel: {{ this.text_cancel|tojson }},
+            position: {{ this.position|tojson }},
+            collapsed: {{ this.collapsed|tojson }},
+            initial: false, marker: false, autoCollapse: true, firstTipSubmit: true,
+            buildTip: function (text) { var li = document.createElement('li'); li.textContent = text; return li; },
+            moveToLocation: function (latlng) { window.SceneMap.reveal(latlng.layer); }
+        });
+        {{ this._parent.get_name() }}.addControl({{ this.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, layer, search_label, placeholder, text_err, text_cancel, **kwargs):
+        super().__init__(layer, search_label=search_label, placeholder=placeholder, **kwargs)
+        self.text_err, self.text_cancel = text_err, text_cancel
+
+    def test_params(self, keys):  # the searched group is filled in the browser, so there is nothing to check here
+        pass
+
+
+@dataclass(frozen=True)
+class MapShell:
+    header: str
+    html: str
+    script: str
+    config: dict
+
+
+def label(kind) -> str:
+    return f"{kind.zh} {kind.en}"
+
+
+def build(basemap: Basemap) -> MapShell:
+    """Compose the map for ``basemap``; must run inside an app context (asset URLs)."""
+    fmap = folium.Map(location=area.CENTER, zoom_start=area.ZOOM, tiles=None, control_scale=True, maxZoom=basemap.max_zoom,
+                      min_zoom=7, max_bounds=True, min_lat=area.BOUNDS[1] - 1, max_lat=area.BOUNDS[3] + 1,
+                      min_lon=area.BOUNDS[0] - 1, max_lon=area.BOUNDS[2] + 1)
+    if basemap.url:
+        folium.TileLayer(basemap.url, attr=basemap.attribution, name=f"{basemap.zh} {basemap.en}",
+                         max_zoom=basemap.max_zoom, subdomains=basemap.subdomains, control=False).add_to(fmap)
+    groups = {}
+    for kind in KINDS:
+        if kind.is_point_layer:
+            group = MarkerCluster(name=label(kind), show=kind.shown,
+                                  options={"showCoverageOnHover": False, "maxClusterRadius": 40})
+        else:
+            group = folium.FeatureGroup(name=label(kind), show=kind.shown)
+        groups[kind.id] = group.add_to(fmap)
+    searchable = folium.FeatureGroup(name="search", control=False, show=False).add_to(fmap)
+    TextSearch(searchable, search_label="searchLabel", placeholder="搜索名称 Search by name",
+               text_err="未找到 Not found", text_cancel="取消 Cancel", position="topright",
+               collapsed=False).add_to(fmap)
+    Fullscreen(position="topleft", title="全屏 Full screen", title_cancel="退出全屏 Exit full screen").add_to(fmap)
+    LocateControl(position="topleft", strings={"title": "显示我的位置 Show my location"},
+                  flyTo=True, showPopup=False).add_to(fmap)
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    assets.localize(fmap)
+    root = fmap.get_root()
+    root.render()
+    config = {
+        "map": fmap.get_name(), "search": searchable.get_name(),
+        "basemap": {"id": basemap.id, "crs": basemap.crs, "tiles": bool(basemap.url)},
+        "layers": [dict(kind.to_public(), group=groups[kind.id].get_name(),
+                        url=url_for("api.layer", layer_id=kind.id, crs=None if basemap.crs == "wgs84" else basemap.crs))
+                   for kind in KINDS],
+    }
+    return MapShell(root.header.render(), root.html.render(), root.script.render(), config)
