@@ -18,8 +18,6 @@ from .problems import Report
 #: Returned by :func:`parse_json` when the bytes are refused (None is a valid JSON value: null).
 REFUSED = object()
 
-#: Deepest bracket nesting accepted; valid GeoJSON needs about 8 (a MultiPolygon in a FeatureCollection).
-MAX_DEPTH = 64
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKETS = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
@@ -109,10 +107,6 @@ def parse_json(data: bytes, report: Report, encoding: str = "utf-8"):
     if not text.strip():
         report.add("the file is empty")
         return REFUSED
-    depth = _depth(text)
-    if depth > MAX_DEPTH:
-        report.add(f"the JSON is nested {depth} levels deep (GeoJSON needs fewer than 10; at most {MAX_DEPTH} are read)")
-        return REFUSED
     try:
         return json.loads(text, object_pairs_hook=_pairs, parse_float=_parse_float,
                           parse_int=_parse_int, parse_constant=_parse_constant)
@@ -122,6 +116,8 @@ def parse_json(data: bytes, report: Report, encoding: str = "utf-8"):
     except json.JSONDecodeError as exc:
         sample = text[exc.pos: exc.pos + 30].splitlines()[0] if exc.pos < len(text) else "end of file"
         report.add(f"malformed JSON: {exc.msg} (near {sample!r})", where=f"line {exc.lineno}, column {exc.colno}")
-    except (RecursionError, ValueError) as exc:
+    except RecursionError:
+        report.add(f"the JSON is nested {_depth(text)} levels deep; GeoJSON needs fewer than 10")
+    except ValueError as exc:
         report.add(f"the JSON could not be read: {exc}")
     return REFUSED

@@ -43,49 +43,62 @@ def _geometries(features: list[dict]) -> np.ndarray:
     return shapely.from_geojson(texts, on_invalid="ignore")
 
 
-def _area_problem(geom) -> str | None:
-    pts = shapely.get_coordinates(geom)
-    outside = ~((pts[:, 0] >= area.BOUNDS[0]) & (pts[:, 0] <= area.BOUNDS[2]) &
-                (pts[:, 1] >= area.BOUNDS[1]) & (pts[:, 1] <= area.BOUNDS[3]))
-    if outside.any():
-        lon, lat = pts[np.argmax(outside)]
-        return f"{int(outside.sum())} of {len(pts)} positions are outside the Qingdao area: " + area.diagnose_outside(lon, lat)
-    return None
+_TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+               6: "MultiPolygon", 7: "GeometryCollection"}
 
 
-def _check_geometry(kind: LayerKind | None, geom, repair: bool, add) -> object | None:
+class _GeometryFacts:
+    """Everything checked about the geometries, computed in vectorized shapely calls, not per feature."""
+
+    def __init__(self, geoms: np.ndarray):
+        self.type_ids = shapely.get_type_id(geoms)
+        self.empty = shapely.is_empty(geoms)
+        self.valid = shapely.is_valid(geoms)
+        pts, owner = shapely.get_coordinates(geoms, return_index=True)
+        outside = ~((pts[:, 0] >= area.BOUNDS[0]) & (pts[:, 0] <= area.BOUNDS[2]) &
+                    (pts[:, 1] >= area.BOUNDS[1]) & (pts[:, 1] <= area.BOUNDS[3]))
+        self.points, self.owner, self.outside = pts, owner, outside
+        self.n_outside = np.bincount(owner[outside], minlength=len(geoms))
+        self.n_points = np.bincount(owner, minlength=len(geoms))
+        polygonal = np.isin(self.type_ids, (3, 6))
+        self.oriented = geoms.copy()
+        if polygonal.any():  # RFC 7946 wants exterior rings counter-clockwise
+            self.oriented[polygonal] = shapely.orient_polygons(geoms[polygonal])
+        self.reoriented = polygonal & ~shapely.equals_exact(self.oriented, geoms, tolerance=0)
+
+    def first_outside(self, i: int) -> tuple[float, float]:
+        lon, lat = self.points[np.flatnonzero((self.owner == i) & self.outside)[0]]
+        return float(lon), float(lat)
+
+
+def _check_geometry(kind: LayerKind | None, geom, i: int, facts: _GeometryFacts, repair: bool, add):
     """Return the geometry to keep (perhaps repaired), or None after adding the reason."""
     if geom is None:
         if kind is not None:
             add("the feature has no geometry (null); a map layer needs one")
-            return None
-        return geom
-    gtype = shapely.get_type_id(geom)
-    name = geom.geom_type
+        return None
+    name = _TYPE_NAMES[int(facts.type_ids[i])]
     if kind is not None and name not in kind.geometry_types:
         add(f"geometry type {name} is not allowed in {kind.id} ({kind.zh}); allowed: {', '.join(kind.geometry_types)}")
         return None
-    if geom.is_empty:
+    if facts.empty[i]:
         add("the geometry is empty")
         return None
-    if kind is not None:
-        problem = _area_problem(geom)
-        if problem:
-            add(problem)
-            return None
-    if not shapely.is_valid(geom):
+    if kind is not None and facts.n_outside[i]:
+        add(f"{facts.n_outside[i]} of {facts.n_points[i]} positions are outside the Qingdao area: "
+            + area.diagnose_outside(*facts.first_outside(i)))
+        return None
+    if not facts.valid[i]:
         reason = shapely.is_valid_reason(geom)
         if not repair:
             add(f"invalid geometry: {reason}; fix it, or ask for a repair (repair=True / --repair)")
             return None
-        geom = shapely.make_valid(geom)
+        geom = shapely.orient_polygons(shapely.make_valid(geom))
         add(f"invalid geometry ({reason}) was repaired with make_valid into a {geom.geom_type}", "repaired")
-    if gtype in (3, 6):  # Polygon, MultiPolygon: RFC 7946 wants exterior rings counter-clockwise
-        oriented = shapely.orient_polygons(geom)
-        if not shapely.equals_exact(oriented, geom, tolerance=0):
-            add("ring orientation was changed to RFC 7946's right-hand rule (exterior counter-clockwise)", "repaired")
-        geom = oriented
-    return geom
+        return geom
+    if facts.reoriented[i]:
+        add("ring orientation was changed to RFC 7946's right-hand rule (exterior counter-clockwise)", "repaired")
+    return facts.oriented[i]
 
 
 def check_features(features: list[dict], report: Report, kind: LayerKind | None = None, *,
@@ -93,8 +106,9 @@ def check_features(features: list[dict], report: Report, kind: LayerKind | None 
     """Normalize and check RFC-valid features for ``kind`` (or just as GeoJSON when kind is None)."""
     geoms = _geometries(features)
     if crs != "wgs84":
-        present = np.array([g is not None for g in geoms])
+        present = np.array([g is not None for g in geoms], dtype=bool)
         geoms[present] = coords.transform_geometries(geoms[present], lambda x, y: coords.to_wgs84(crs, x, y))
+    facts = _GeometryFacts(geoms)
     layer = Layer(kind=kind, report=report)
     seen: dict = {}
     kept = []
@@ -118,7 +132,7 @@ def check_features(features: list[dict], report: Report, kind: LayerKind | None 
             for message in warnings:
                 add(message, "warning")
             refused = refused or bool(errors)
-        geom = _check_geometry(kind, geom, repair, add)
+        geom = _check_geometry(kind, geom, i, facts, repair, add)
         if geom is None and (kind is not None or feature.get("geometry") is not None):
             refused = True
         if not refused:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from opening_hours import OpeningHours, ParserError
@@ -16,7 +17,8 @@ def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _opening_hours(value) -> str | None:
+@functools.lru_cache(maxsize=4096)
+def _opening_hours(value: str) -> str | None:
     try:
         OpeningHours(value)
     except ParserError as exc:

@@ -10,6 +10,7 @@ import math
 
 from .problems import Report
 
+MAX_COLLECTION_NESTING = 4
 _NESTING = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3}
 _FORBIDDEN = {
     "Feature": ("features", "coordinates", "geometries"),
@@ -118,7 +119,7 @@ class _Checker:
             ok = False
         return ok
 
-    def geometry(self, geom, where, nested=False) -> bool:
+    def geometry(self, geom, where, nested=0) -> bool:
         if not isinstance(geom, dict):
             self.add(f"a geometry must be an object, not {_kind(geom)}", where)
             return False
@@ -162,12 +163,15 @@ class _Checker:
         if not isinstance(members, list):
             self.add(f"a GeometryCollection needs a 'geometries' array, found {_kind(members)}", where)
             return False
+        if nested > MAX_COLLECTION_NESTING:
+            self.add(f"GeometryCollections are nested more than {MAX_COLLECTION_NESTING} deep", where)
+            return False
         if nested:
             self.add("a GeometryCollection inside another should be avoided (RFC 7946 section 3.1.8)", where, "warning")
         if len(members) == 1:
             self.add("a GeometryCollection of a single geometry should be that geometry (RFC 7946 section 3.1.8)",
                      where, "warning")
-        return all([self.geometry(g, f"{where}.geometries[{i}]", True) for i, g in enumerate(members)])
+        return all([self.geometry(g, f"{where}.geometries[{i}]", nested + 1) for i, g in enumerate(members)])
 
 
 def _feature(obj, index, report) -> bool:

@@ -170,7 +170,7 @@ def scene_layers(p: dict[str, dict]) -> dict[str, list[dict]]:
 def write(path: Path, features: list[dict]) -> None:
     text = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False, separators=(",", ":"))
     path.write_text(text.replace('},{"type":"Feature"', '},\n{"type":"Feature"') + "\n", encoding="utf-8")
-    log.info("wrote %s (%d features)", path.relative_to(ROOT), len(features))
+    log.info("wrote %s (%d features)", path, len(features))
 
 
 def main(argv=None) -> None:

@@ -49,6 +49,8 @@ def test_a_good_layer_is_accepted():
     (b'{"type": "FeatureCollection", "type": "Feature", "features": []}', "member 'type' twice"),
     (b"<!DOCTYPE html><html><body>Not found</body></html>", "malformed JSON"),
     (b'"just a string"', "root of a GeoJSON file must be an object"),
+    (b'{"type": "GeometryCollection", "geometries": [' * 100 + b"]}" * 100, "nested more than 4 deep"),
+    (b"[" * 5000 + b"]" * 5000, "nested 5000 levels deep"),
 ])
 def test_unreadable_files_are_refused_with_the_reason(data, expected):
     layer, errs = errors_of(data)

@@ -18,8 +18,9 @@ from .basemaps import Basemap
 
 
 class TextSearch(Search):
-    """folium's Search, with result tips set as text (leaflet-search's default puts them in innerHTML)
-    and the found feature revealed by SceneMap.reveal (its group shown, popup opened)."""
+    """folium's Search, with result tips set as text (leaflet-search's default puts them in innerHTML),
+    searching as Chinese input methods type, and the found feature revealed by SceneMap.reveal (its
+    group shown, popup opened)."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -36,6 +37,10 @@ class TextSearch(Search):
             moveToLocation: function (latlng) { window.SceneMap.reveal(latlng.layer); }
         });
         {{ this._parent.get_name() }}.addControl({{ this.get_name() }});
+        // Chinese input methods (and phone keyboards) change the text without key events: search on input too.
+        L.DomEvent.on({{ this.get_name() }}._input, 'input', function (e) {
+            if (!e.isComposing) { {{ this.get_name() }}._handleKeypress({ keyCode: 0 }); }
+        });
         {% endmacro %}
     """)
 

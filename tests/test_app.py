@@ -1,0 +1,143 @@
+"""webmap: the factory, the map page, /api/layers, vendored assets, errors."""
+
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from webmap import create_app
+
+from .conftest import ROOT, feature_collection, point
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+
+
+def test_the_factory_refuses_bad_data_with_the_report(data_copy):
+    (data_copy / "pedestrian_streets.geojson").write_bytes(b"\xef\xbb\xbf{}")
+    with pytest.raises(SystemExit) as info:
+        create_app({"TESTING": True, "DATA_DIR": str(data_copy)})
+    assert "refusing to start" in str(info.value) and "byte-order mark" in str(info.value)
+
+
+def test_flask_run_refuses_to_start_on_bad_data_without_a_traceback(data_copy):
+    (data_copy / "hq_clusters.geojson").write_text('{"type": "FeatureCollection", "features": [', "utf-8")
+    env = dict(os.environ, SCENEMAP_DATA_DIR=str(data_copy))
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "webmap", "run", "--port", "0"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "hq_clusters.geojson" in done.stderr and "malformed JSON" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_unknown_basemap_setting_is_refused():
+    with pytest.raises(SystemExit, match="BASEMAP='google' is not one of"):
+        create_app({"TESTING": True, "BASEMAP": "google"})
+
+
+def test_missing_npm_assets_name_the_fix(tmp_path):
+    with pytest.raises(SystemExit, match="npm ci"):
+        create_app({"TESTING": True, "NODE_MODULES": str(tmp_path)})
+
+
+@pytest.mark.parametrize("basemap", ["none", "osm", "amap"])
+def test_the_page_loads_nothing_from_outside(client, basemap):
+    page = client.get(f"/?basemap={basemap}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert not EXTERNAL.findall(html)
+    for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert url.startswith("/"), url
+        assert client.get(url).status_code == 200, url
+
+
+def test_the_page_is_chinese_first_and_carries_every_layer(client):
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html
+    assert "青岛消费场景地图" in html and "Qingdao Consumption-Scene Map" in html
+    config = json.loads(re.search(r'id="scenemap-config">(.*?)</script>', html, re.S).group(1))
+    assert [layer["id"] for layer in config["layers"]] == [
+        "districts", "commercial_districts", "night_economy_zones", "pedestrian_streets",
+        "outdoor_dining_pilots", "hq_clusters"]
+    for layer in config["layers"]:
+        assert layer["group"] in html
+    assert "L.control.locate" in html and "L.control.fullscreen" in html and "L.Control.Search" in html
+    assert "markerClusterGroup" in html and "L.control.layers" in html and "L.control.scale" in html
+
+
+def test_gcj02_tiles_get_gcj02_overlays(client):
+    html = client.get("/?basemap=amap").get_data(as_text=True)
+    assert "/api/layers/districts?crs=gcj02" in html
+    assert "?crs=" not in client.get("/?basemap=osm").get_data(as_text=True)
+
+
+def test_the_page_does_not_grow_with_the_data(data_copy):
+    small = create_app({"TESTING": True, "DATA_DIR": str(data_copy)}).test_client().get("/").data
+    many = [point(f"p{i}", 120.3 + (i % 100) * 0.001, 36.05 + (i // 100) * 0.001) for i in range(5000)]
+    (data_copy / "outdoor_dining_pilots.geojson").write_text(feature_collection(many), "utf-8")
+    app = create_app({"TESTING": True, "DATA_DIR": str(data_copy)})
+    big = app.test_client().get("/").data
+    assert abs(len(big) - len(small)) < 200  # only generated element names differ
+    assert len(app.test_client().get("/api/layers/outdoor_dining_pilots").data) > 1_000_000
+
+
+def test_layer_api_serves_the_layer_with_etag_and_gzip(client, app):
+    plain = client.get("/api/layers/night_economy_zones")
+    assert plain.status_code == 200 and plain.mimetype == "application/geo+json"
+    data = plain.get_json(force=True)
+    assert data["type"] == "FeatureCollection" and len(data["features"]) == app.extensions["catalog"].get(
+        "night_economy_zones").count
+    assert plain.headers["ETag"]
+    again = client.get("/api/layers/night_economy_zones", headers={"If-None-Match": plain.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    zipped = client.get("/api/layers/night_economy_zones", headers={"Accept-Encoding": "gzip, br"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.data) == plain.data
+    assert zipped.headers["ETag"] != plain.headers["ETag"]
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+
+
+def test_layer_api_errors_are_json(client):
+    missing = client.get("/api/layers/casinos")
+    assert missing.status_code == 404 and "commercial_districts" in missing.get_json()["detail"]
+    bad = client.get("/api/layers/districts?crs=EPSG:3857")
+    assert bad.status_code == 400 and "wgs84" in bad.get_json()["detail"]
+    index = client.get("/api/layers").get_json()["layers"]
+    assert {item["id"] for item in index} >= {"hq_clusters", "districts"}
+    assert all(item["count"] > 0 and len(item["bounds"]) == 4 for item in index)
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/vendor/leaflet/dist/leaflet.js", 200),
+    ("/vendor/leaflet/dist/images/layers.png", 200),
+    ("/vendor/leaflet-search/images/search-icon.png", 200),
+    ("/vendor/leaflet/package.json", 404),
+    ("/vendor/is-number/index.js", 404),
+    ("/vendor/leaflet/../../requirements.txt", 404),
+    ("/vendor/leaflet/%2e%2e/%2e%2e/webmap/__init__.py", 404),
+])
+def test_vendor_route_serves_only_asset_files(client, path, status):
+    assert client.get(path).status_code == status
+
+
+def test_pages_never_500(client):
+    assert client.get("/?basemap=google").status_code == 400
+    assert "basemap" in client.get("/?basemap=google").get_data(as_text=True)
+    assert client.get("/nowhere").status_code == 404
+    assert client.post("/api/layers/districts").status_code == 405
+
+
+def test_an_unexpected_error_is_a_friendly_500_not_a_traceback(app, monkeypatch):
+    from webmap import mapshell
+
+    def boom(basemap):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(mapshell, "build", boom)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    page = app.test_client().get("/")
+    assert page.status_code == 500
+    text = page.get_data(as_text=True)
+    assert "secret internals" not in text and "Traceback" not in text and "返回地图" in text

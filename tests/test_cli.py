@@ -1,0 +1,35 @@
+"""flask --app webmap layers ..."""
+
+from .conftest import DATA, feature_collection, point
+
+
+def test_layers_list(runner):
+    result = runner.invoke(args=["layers", "list"])
+    assert result.exit_code == 0
+    assert "outdoor_dining_pilots" in result.output and "外摆试点" in result.output
+
+
+def test_layers_check_accepts_a_good_file(runner):
+    result = runner.invoke(args=["layers", "check", "hq_clusters", str(DATA / "hq_clusters.geojson")])
+    assert result.exit_code == 0 and "3 features accepted, 0 errors" in result.output
+
+
+def test_layers_check_refuses_with_the_report(runner, tmp_path):
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(feature_collection([point("a", 120.38, 36.07, status="open")]), "utf-8")
+    result = runner.invoke(args=["layers", "check", "outdoor_dining_pilots", str(bad)])
+    assert result.exit_code == 1
+    assert "bad.geojson: feature #0 (id 'a'): error: property 'status'" in result.output
+
+
+def test_layers_check_reads_gcj02_and_gbk(runner, tmp_path):
+    from layers import coords
+
+    x, y = coords.wgs84_to_gcj02(120.38, 36.07)
+    path = tmp_path / "gbk.geojson"
+    path.write_bytes(feature_collection([point("a", float(x), float(y), name="劈柴院")]).encode("gb18030"))
+    refused = runner.invoke(args=["layers", "check", "outdoor_dining_pilots", str(path)])
+    assert refused.exit_code == 1 and "--encoding gb18030" in refused.output
+    ok = runner.invoke(args=["layers", "check", "outdoor_dining_pilots", str(path), "--encoding", "gb18030",
+                             "--crs", "gcj02"])
+    assert ok.exit_code == 0, ok.output
