@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -14,7 +15,8 @@ from webmap import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
-SHARED = ROOT.parent / "shared"
+#: The read-only material beside the project (../shared), or where SCENEMAP_SHARED points.
+SHARED = Path(os.environ.get("SCENEMAP_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus" / "geojsonhint"
 
 
