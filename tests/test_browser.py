@@ -161,3 +161,17 @@ def test_property_text_is_shown_as_text_and_runs_nothing(browser, serve, xss_app
     assert v.page.locator(".leaflet-popup-content img, .leaflet-tooltip img, .search-tooltip img").count() == 0
     assert v.errors == [] and v.outside == []
     v.page.close()
+
+
+def test_on_gcj02_tiles_the_overlays_are_shifted_to_gcj02(visit):
+    from layers import coords
+
+    v = visit(path="/?basemap=amap", allow_tiles=True)
+    assert {urlparse(url).netloc for _, url in v.outside} <= {f"webrd0{i}.is.autonavi.com" for i in range(1, 5)}
+    latlng = v.page.evaluate("""() => { let p = null;
+        window.SceneMap.overlays.outdoor_dining_pilots.layer.eachLayer(l => {
+            if (l.feature.id === 'od-licun') p = l.getLatLng(); });
+        return [p.lng, p.lat]; }""")
+    expected = coords.wgs84_to_gcj02(120.4252, 36.1572)
+    assert latlng[0] == pytest.approx(float(expected[0]), abs=1e-6)
+    assert latlng[1] == pytest.approx(float(expected[1]), abs=1e-6)
