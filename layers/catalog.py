@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -13,6 +14,7 @@ import numpy as np
 import shapely
 
 from . import coords
+from .index import FeatureIndex
 from .load import Layer, read_layer
 from .problems import DataError
 from .registry import KINDS
@@ -24,13 +26,35 @@ log = logging.getLogger(__name__)
 PRECISION = 7
 
 
-@dataclass(frozen=True)
-class Encoded:
-    """One serialization of a layer: the bytes, their gzip, and an ETag."""
+_PREFIX = b'{"type":"FeatureCollection","features":['
+_SUFFIX = b"]}"
 
-    body: bytes
-    gzipped: bytes
-    etag: str
+
+class Encoded:
+    """One serialization of a layer: the whole FeatureCollection, where each feature sits in it (so any
+    subset is served by slicing, never re-serializing), its gzip (made on first use) and an ETag."""
+
+    def __init__(self, features: list[bytes]):
+        lengths = np.fromiter(map(len, features), dtype=np.int64, count=len(features))
+        self.starts = len(_PREFIX) + np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]) if len(features) else lengths
+        self.ends = self.starts + lengths
+        self.body = _PREFIX + b",".join(features) + _SUFFIX
+        self.etag = hashlib.sha256(self.body).hexdigest()[:32]
+        self._gzipped = None
+
+    @property
+    def gzipped(self) -> bytes:
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.body, 6, mtime=0)
+        return self._gzipped
+
+    def feature(self, i: int) -> memoryview:
+        return memoryview(self.body)[self.starts[i]:self.ends[i]]
+
+    def features(self, indices) -> bytes:
+        """The comma-joined JSON of the features at ``indices`` (in that order)."""
+        view = memoryview(self.body)
+        return b",".join([view[s:e] for s, e in zip(self.starts[indices].tolist(), self.ends[indices].tolist())])
 
 
 def _round(geoms: np.ndarray, system: str) -> np.ndarray:
@@ -44,11 +68,9 @@ def _round(geoms: np.ndarray, system: str) -> np.ndarray:
 def encode_features(layer: Layer, system: str = "wgs84") -> Encoded:
     """Serialize a layer as a GeoJSON FeatureCollection in ``system`` coordinates (WGS-84 by default)."""
     geojson = shapely.to_geojson(_round(layer.geometries, system)) if len(layer) else []
-    parts = (f'{{"type":"Feature","id":{json.dumps(fid, ensure_ascii=False)},'
-             f'"properties":{json.dumps(props, ensure_ascii=False, separators=(",", ":"))},"geometry":{geom}}}'
-             for fid, props, geom in zip(layer.ids, layer.properties, geojson))
-    body = ('{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}").encode()
-    return Encoded(body, gzip.compress(body, 6, mtime=0), hashlib.sha256(body).hexdigest()[:32])
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    return Encoded([f'{{"type":"Feature","id":{dumps(fid)},"properties":{dumps(props)},"geometry":{geom}}}'.encode()
+                    for fid, props, geom in zip(layer.ids, layer.properties, geojson)])
 
 
 @dataclass
@@ -73,6 +95,11 @@ class LiveLayer:
         if system not in self.encoded:
             self.encoded[system] = encode_features(self.layer, system)
         return self.encoded[system]
+
+    @functools.cached_property
+    def index(self) -> FeatureIndex:
+        """The spatial and attribute index, built on first use, once per layer version."""
+        return FeatureIndex(self.kind, self.layer)
 
 
 class Catalog:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -65,6 +69,34 @@ class LiveServer:
     def stop(self):
         self.server.shutdown()
         self.thread.join(10)
+
+
+class ProcessServer:
+    """The app in its own process (``flask run`` on a free loopback port): for clients such as GDAL that
+    hold the interpreter lock while they wait for the network, and would starve a server thread."""
+
+    def __init__(self, env: dict | None = None):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "webmap", "run", "--port", str(port), "--no-reload"],
+            cwd=ROOT, env={**os.environ, "SCENEMAP_BASEMAP": "none", **(env or {})},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for _ in range(300):  # wait up to ~30 s for the port to answer
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited: {self.process.stderr.read()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start listening")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(10)
 
 
 @pytest.fixture

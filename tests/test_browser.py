@@ -175,3 +175,23 @@ def test_on_gcj02_tiles_the_overlays_are_shifted_to_gcj02(visit):
     expected = coords.wgs84_to_gcj02(120.4252, 36.1572)
     assert latlng[0] == pytest.approx(float(expected[0]), abs=1e-6)
     assert latlng[1] == pytest.approx(float(expected[1]), abs=1e-6)
+
+
+def test_download_what_i_see(visit, tmp_path):
+    import pyogrio
+
+    v = visit()
+    v.page.locator(".leaflet-control-layers-overlays label", has_text="行政区划").click()  # hide districts
+    v.page.select_option(".scene-download select", "gpkg")
+    with v.page.expect_download() as info:
+        v.page.locator(".scene-download button").click()
+    path = tmp_path / "view.gpkg"
+    info.value.save_as(path)
+    layers = set(pyogrio.list_layers(path)[:, 0])
+    assert layers == {"commercial_districts", "night_economy_zones", "pedestrian_streets", "outdoor_dining_pilots",
+                      "hq_clusters"}
+    # the view frames the urban core: Jimo's old town and Golden Beach (far out) are not in it
+    meta, _, _, fields = pyogrio.raw.read(path, layer="night_economy_zones", read_geometry=False)
+    names = set(fields[list(meta["fields"]).index("name")])
+    assert "劈柴院" in names and not names & {"即墨古城", "金沙滩啤酒城"}
+    assert v.errors == [] and v.outside == []

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from flask import Flask
 
+from layers import export
 from layers.catalog import Catalog
 from layers.problems import DataError
 
-from . import api, assets, basemaps, cli, errors, pages
+from . import api, assets, basemaps, cli, errors, ogc, pages
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -57,8 +58,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["catalog"] = catalog
     app.extensions["basemaps"] = offered
     app.extensions["map_shells"] = {}
+    app.extensions["export_formats"] = export.FORMATS
 
-    for module in (pages, api, assets):
+    for module in (pages, api, ogc, assets):
         app.register_blueprint(module.bp)
     errors.init_app(app)
     cli.init_app(app)

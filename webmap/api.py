@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
+from layers import export, query
 from layers.coords import SYSTEMS
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -37,3 +39,54 @@ def layer(layer_id: str):
     response.headers["Cache-Control"] = "no-cache"
     response.set_etag(f"{encoded.etag}-{'gz' if gzip_ok else 'id'}")
     return response.make_conditional(request)
+
+
+def _attachment(data: bytes, filename: str, mimetype: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _format() -> str:
+    name = request.args.get("format", "geojson")
+    if name not in export.FORMATS:
+        abort(400, f"format={name!r} is not offered; choose one of {', '.join(export.FORMATS)}")
+    return name
+
+
+@bp.get("/layers/<layer_id>/download")
+def download(layer_id: str):
+    """One layer, optionally filtered by bbox and field values, as a file."""
+    if layer_id not in _catalog():
+        abort(404, f"no layer {layer_id!r}")
+    live = _catalog().get(layer_id)
+    fmt = _format()
+    try:
+        q = query.parse(live.kind, request.args.to_dict(flat=False), paging=False, other=("format",))
+    except query.QueryError as exc:
+        abort(400, str(exc))
+    selected = live.index.select(q.bbox, q.filters)
+    positions = np.arange(live.count) if selected is None else selected
+    return _attachment(*export.export([(live.kind, live.layer, positions)], fmt, f"qingdao-{layer_id}"))
+
+
+@bp.get("/download")
+def download_view():
+    """Several layers within a bbox ("download what I see"): one GeoPackage, or a zip of files."""
+    fmt = _format()
+    unknown = set(request.args) - {"layers", "bbox", "format"}
+    if unknown:
+        abort(400, f"unknown parameter {sorted(unknown)[0]!r}; this download accepts layers, bbox, format")
+    ids = [i for i in request.args.get("layers", "").split(",") if i]
+    if not ids or any(i not in _catalog() for i in ids):
+        abort(400, f"layers must list layer ids separated by commas, from: {', '.join(l.kind.id for l in _catalog())}")
+    try:
+        bbox = query.parse_bbox(request.args["bbox"]) if "bbox" in request.args else None
+    except query.QueryError as exc:
+        abort(400, str(exc))
+    selections = []
+    for layer_id in dict.fromkeys(ids):
+        live = _catalog().get(layer_id)
+        selected = live.index.select(bbox)
+        selections.append((live.kind, live.layer, np.arange(live.count) if selected is None else selected))
+    return _attachment(*export.export(selections, fmt, "qingdao-view"))

@@ -1,4 +1,4 @@
-"""Error responses: JSON under /api, a page elsewhere; never a traceback."""
+"""Error responses: OGC exceptions under /ogc, JSON under /api, a page elsewhere; never a traceback."""
 
 from __future__ import annotations
 
@@ -7,10 +7,17 @@ import logging
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .negotiate import prefers_html
+
 log = logging.getLogger(__name__)
+
+_OGC_CODES = {400: "InvalidParameterValue", 404: "NotFound", 405: "MethodNotAllowed", 406: "NotAcceptable",
+              500: "ServerError"}
 
 
 def _respond(status: int, title: str, detail: str):
+    if request.path.startswith("/ogc") and not prefers_html():
+        return jsonify(code=_OGC_CODES.get(status, title), description=detail), status
     if request.path.startswith("/api/"):
         return jsonify(status=status, title=title, detail=detail), status
     return render_template("error.html", status=status, title=title, detail=detail), status

@@ -3,14 +3,17 @@ overlays from /api/layers/<id> (static/js/scenemap.js). No layer data is embedde
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import folium
+import numpy as np
+import shapely
 from flask import url_for
 from folium.plugins import Fullscreen, LocateControl, MarkerCluster, Search
 from folium.template import Template
 
-from layers import area
+from layers import area, export
 from layers.registry import KINDS
 
 from . import assets
@@ -94,8 +97,29 @@ def build(basemap: Basemap) -> MapShell:
     config = {
         "map": fmap.get_name(), "search": searchable.get_name(),
         "basemap": {"id": basemap.id, "crs": basemap.crs, "tiles": bool(basemap.url)},
+        "download": {"url": url_for("api.download_view"),
+                     "formats": [[name, fmt.title] for name, fmt in export.FORMATS.items()]},
         "layers": [dict(kind.to_public(), group=groups[kind.id].get_name(),
                         url=url_for("api.layer", layer_id=kind.id, crs=None if basemap.crs == "wgs84" else basemap.crs))
                    for kind in KINDS],
     }
     return MapShell(root.header.render(), root.html.render(), root.script.render(), config)
+
+
+def preview(live, positions) -> MapShell:
+    """A small map of some features of a layer, for the OGC HTML pages: geometry only (no property text
+    reaches the map), no tiles, framed to the features."""
+    geoms = live.layer.geometries[np.asarray(positions, dtype=np.intp)]
+    fmap = folium.Map(tiles=None, control_scale=True, maxZoom=19, location=area.CENTER, zoom_start=area.ZOOM)
+    if len(geoms):
+        shapes = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {}, "geometry": json.loads(g)} for g in shapely.to_geojson(geoms)]}
+        style = dict(live.kind.style)
+        folium.GeoJson(shapes, style_function=lambda _: style,
+                       marker=folium.CircleMarker(radius=style.get("radius", 6))).add_to(fmap)
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms).tolist()
+        fmap.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=16)
+    assets.localize(fmap)
+    root = fmap.get_root()
+    root.render()
+    return MapShell(root.header.render(), root.html.render(), root.script.render(), {})

@@ -159,6 +159,41 @@
     return control.addTo(map);
   }
 
+  // "Download what I see": the visible layers, within the current view, in a GIS format.
+  function downloadControl() {
+    var control = L.control({ position: 'bottomleft' });
+    control.onAdd = function () {
+      var box = el('form', 'scene-download leaflet-bar');
+      box.setAttribute('aria-label', '下载当前视图 Download this view');
+      var select = el('select');
+      select.name = 'format';
+      select.setAttribute('aria-label', '格式 Format');
+      config.download.formats.forEach(function (pair) {
+        var option = el('option', null, pair[1]);
+        option.value = pair[0];
+        select.appendChild(option);
+      });
+      var button = el('button', null, '下载当前视图 Download view');
+      button.type = 'submit';
+      box.appendChild(select);
+      box.appendChild(button);
+      box.addEventListener('submit', function (event) {
+        event.preventDefault();
+        var visible = Object.keys(overlays).filter(function (id) { return map.hasLayer(overlays[id].group); });
+        if (!visible.length) { statusBox.textContent = '没有可见图层 No layer is visible'; return; }
+        var b = map.getBounds();
+        var clamp = function (v, lo, hi) { return Math.min(hi, Math.max(lo, v)).toFixed(6); };
+        var bbox = [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90),
+                    clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)].join(',');
+        window.location.href = config.download.url + '?' + new URLSearchParams(
+          { layers: visible.join(','), bbox: bbox, format: select.value }).toString();
+      });
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    };
+    return control.addTo(map);
+  }
+
   function load(kind) {
     return fetch(kind.url, { headers: { Accept: 'application/geo+json' } })
       .then(function (response) {
@@ -180,6 +215,7 @@
   }
 
   legend();
+  downloadControl();
   // folium declares the layer control with `let`, so it is reached through its element: on a phone it
   // starts folded (tap the icon to open it, tap the map to fold it again).
   var layerBox = map.getContainer().querySelector('.leaflet-control-layers');

@@ -1,0 +1,54 @@
+"""Selecting features of a live layer: a shapely STRtree for bounding boxes, inverted indexes for
+equality filters on declared fields, and a position for each id. Built once per layer version."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import shapely
+
+from .load import Layer
+from .schema import LayerKind
+
+_EMPTY = np.empty(0, dtype=np.intp)
+
+
+class FeatureIndex:
+    """Answers "which features" for a bbox and field filters, as sorted positions in the layer."""
+
+    def __init__(self, kind: LayerKind, layer: Layer):
+        self.kind, self.layer = kind, layer
+        self.tree = shapely.STRtree(layer.geometries)
+
+    def __len__(self) -> int:
+        return len(self.layer)
+
+    @functools.cached_property
+    def positions(self) -> dict[str, int]:
+        return {str(fid): i for i, fid in enumerate(self.layer.ids)}
+
+    @functools.lru_cache(maxsize=64)
+    def _inverted(self, field: str) -> dict:
+        groups: dict = {}
+        for i, props in enumerate(self.layer.properties):
+            value = props.get(field)
+            if value is not None:
+                groups.setdefault(value, []).append(i)
+        return {value: np.asarray(hits, dtype=np.intp) for value, hits in groups.items()}
+
+    def rows(self, positions) -> list[tuple[object, dict]]:
+        """(id, properties) of the features at ``positions``, for tables."""
+        return [(self.layer.ids[i], self.layer.properties[i]) for i in positions]
+
+    def select(self, bbox: tuple[float, float, float, float] | None = None,
+               filters: dict[str, object] | None = None) -> np.ndarray | None:
+        """Sorted positions of the features that intersect ``bbox`` and equal every filter value;
+        None means "all of them" (nothing was asked), so callers can page without materializing."""
+        selected = None
+        if bbox is not None:
+            selected = np.sort(self.tree.query(shapely.box(*bbox[:4]), predicate="intersects"))
+        for field, value in (filters or {}).items():
+            hits = self._inverted(field).get(value, _EMPTY)
+            selected = hits if selected is None else np.intersect1d(selected, hits, assume_unique=True)
+        return selected

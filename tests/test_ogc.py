@@ -1,0 +1,158 @@
+"""/ogc: OGC API - Features core behaviour through the test client."""
+
+import json
+
+import pytest
+import shapely
+
+from layers.query import MAX_LIMIT
+
+
+def items(client, collection, **params):
+    response = client.get(f"/ogc/collections/{collection}/items", query_string=params)
+    assert response.status_code == 200, response.data
+    return response.get_json(force=True)
+
+
+def test_landing_conformance_collections(client):
+    landing = client.get("/ogc/").get_json()
+    rels = {link["rel"] for link in landing["links"]}
+    assert {"self", "alternate", "service-desc", "conformance", "data"} <= rels
+    conf = client.get("/ogc/conformance").get_json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson" in conf
+    collections = client.get("/ogc/collections").get_json()["collections"]
+    assert [c["id"] for c in collections] == ["districts", "commercial_districts", "night_economy_zones",
+                                              "pedestrian_streets", "outdoor_dining_pilots", "hq_clusters"]
+    hq = next(c for c in collections if c["id"] == "hq_clusters")
+    minx, miny, maxx, maxy = hq["extent"]["spatial"]["bbox"][0]
+    assert 120 < minx < maxx < 121 and 35.5 < miny < maxy < 36.5
+    assert {link["rel"] for link in hq["links"]} >= {"items", "enclosure", "self"}
+
+
+def test_paging_returns_every_feature_exactly_once(client):
+    seen, offset = [], 0
+    while True:
+        page = items(client, "outdoor_dining_pilots", limit=4, offset=offset)
+        assert page["numberMatched"] == 13 and page["numberReturned"] == len(page["features"])
+        seen += [f["id"] for f in page["features"]]
+        nxt = [link for link in page["links"] if link["rel"] == "next"]
+        if not nxt:
+            break
+        assert "offset=" in nxt[0]["href"] and "limit=4" in nxt[0]["href"]
+        offset += 4
+    assert len(seen) == 13 and len(set(seen)) == 13
+    assert any(link["rel"] == "prev" for link in page["links"])
+
+
+def test_bbox_equals_a_shapely_intersection(client, app):
+    live = app.extensions["catalog"].get("commercial_districts")
+    box = (120.30, 36.05, 120.36, 36.10)
+    expected = {live.layer.ids[i] for i, g in enumerate(live.layer.geometries) if shapely.intersects(g, shapely.box(*box))}
+    got = {f["id"] for f in items(client, "commercial_districts", bbox=",".join(map(str, box)))["features"]}
+    assert got == expected and len(got) == 2
+
+
+def test_equality_filters(client):
+    zones = items(client, "night_economy_zones", district="市南区")["features"]
+    assert zones and all(f["properties"]["district"] == "市南区" for f in zones)
+    pilots = items(client, "night_economy_zones", is_24h_pilot="true")["features"]
+    assert [f["id"] for f in pilots] == ["ne-sailing-center"]
+    both = items(client, "outdoor_dining_pilots", district="市南区", venue_type="bar", capacity="50")
+    assert [f["id"] for f in both["features"]] == ["od-sailing-bar"]
+    assert items(client, "outdoor_dining_pilots", district="莱西市")["numberMatched"] == 0
+
+
+def test_limit_default_and_clamp(client, data_copy):
+    assert len(items(client, "outdoor_dining_pilots")["features"]) == 13
+    assert items(client, "outdoor_dining_pilots", limit=MAX_LIMIT * 10)["numberReturned"] == 13
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"bbox": "1,2,3"}, "bbox needs 4 numbers"),
+    ({"bbox": "120.5,36,120.3,36.1"}, "minimum is greater"),
+    ({"bbox": "120,nan,121,37"}, "finite"),
+    ({"bbox": "120,36,121,95"}, "out of range"),
+    ({"bbox": "a,b,c,d"}, "numbers separated by commas"),
+    ({"limit": "0"}, "limit must be at least 1"),
+    ({"limit": "ten"}, "limit must be a whole number"),
+    ({"offset": "-1"}, "offset must be at least 0"),
+    ({"status": "open"}, "'open' is not one of"),
+    ({"district": "朝阳区"}, "not one of Qingdao's districts"),
+    ({"is_24h_pilot": "yes"}, "true or false"),
+    ({"colour": "red"}, "unknown parameter 'colour'"),
+    ({"f": "xml"}, "f='xml' is not offered"),
+])
+def test_bad_parameters_are_400_with_an_ogc_exception(client, params, expected):
+    response = client.get("/ogc/collections/night_economy_zones/items", query_string=params)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["code"] == "InvalidParameterValue" and expected in body["description"]
+
+
+def test_unknown_collections_and_items_are_404(client):
+    assert client.get("/ogc/collections/casinos").status_code == 404
+    assert client.get("/ogc/collections/casinos/items").get_json()["code"] == "NotFound"
+    assert client.get("/ogc/collections/hq_clusters/items/nope").status_code == 404
+    page = client.get("/ogc/collections/hq_clusters/items/nope?f=html")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+
+
+def test_one_feature(client):
+    feature = json.loads(client.get("/ogc/collections/hq_clusters/items/hq-jinjialing").data)
+    assert feature["type"] == "Feature" and feature["properties"]["name"] == "金家岭总部集聚区"
+    assert {link["rel"] for link in feature["links"]} >= {"self", "collection"}
+
+
+def test_content_negotiation(client):
+    assert client.get("/ogc/collections", headers={"Accept": "text/html"}).mimetype == "text/html"
+    assert client.get("/ogc/collections", headers={"Accept": "application/json"}).mimetype == "application/json"
+    assert client.get("/ogc/collections").mimetype == "application/json"
+    assert client.get("/ogc/collections/hq_clusters/items", headers={"Accept": "text/html"}).mimetype == "text/html"
+    assert client.get("/ogc/collections?f=json", headers={"Accept": "text/html"}).mimetype == "application/json"
+
+
+@pytest.mark.parametrize("path", ["/ogc/?f=html", "/ogc/conformance?f=html", "/ogc/collections?f=html",
+                                  "/ogc/collections/pedestrian_streets?f=html",
+                                  "/ogc/collections/pedestrian_streets/items?f=html&limit=2",
+                                  "/ogc/collections/outdoor_dining_pilots/items/od-licun?f=html"])
+def test_html_pages_are_bilingual_and_local(client, path):
+    page = client.get(path)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "数据集 Collections" in html
+    assert "cdn." not in html and "unpkg" not in html
+
+
+def test_items_html_shows_a_table_and_a_map(client):
+    html = client.get("/ogc/collections/pedestrian_streets/items?f=html").get_data(as_text=True)
+    assert "台东三路步行街" in html and "folium-map" in html and "Taidong Pedestrian Street" in html
+
+
+def test_html_escapes_property_text(data_copy):
+    from webmap import create_app
+
+    from .conftest import feature_collection, point
+
+    (data_copy / "outdoor_dining_pilots.geojson").write_text(
+        feature_collection([point("x", 120.38, 36.07, name="<script>alert(1)</script>")]), "utf-8")
+    client = create_app({"TESTING": True, "DATA_DIR": str(data_copy)}).test_client()
+    for path in ("/ogc/collections/outdoor_dining_pilots/items?f=html",
+                 "/ogc/collections/outdoor_dining_pilots/items/x?f=html"):
+        html = client.get(path).get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_queryables_list_the_declared_fields(client):
+    doc = client.get("/ogc/collections/outdoor_dining_pilots/queryables").get_json(force=True)
+    assert doc["properties"]["venue_type"]["enum"] == ["bar", "cafe", "light_dining", "mixed"]
+    assert doc["properties"]["capacity"]["type"] == "integer"
+    assert "district" in doc["properties"] and "geometry" in doc["properties"]
+
+
+def test_openapi_document_describes_every_collection(client):
+    doc = client.get("/ogc/api").get_json(force=True)
+    assert doc["openapi"].startswith("3.0")
+    for cid in ("districts", "hq_clusters", "outdoor_dining_pilots"):
+        assert f"/collections/{cid}/items" in doc["paths"]
+    params = {p["name"] for p in doc["paths"]["/collections/outdoor_dining_pilots/items"]["get"]["parameters"]}
+    assert {"bbox", "limit", "offset", "f", "district", "venue_type", "capacity"} <= params
