@@ -80,6 +80,7 @@ class LiveLayer:
     kind: LayerKind
     layer: Layer
     encoded: dict[str, Encoded]
+    version: int = 0
 
     @property
     def count(self) -> int:
@@ -108,13 +109,35 @@ class Catalog:
     def __init__(self, layers: dict[str, LiveLayer]):
         self._layers = layers
 
-    @classmethod
-    def from_layers(cls, layers: list[Layer]) -> "Catalog":
-        return cls({lyr.kind.id: LiveLayer(lyr.kind, lyr, {"wgs84": encode_features(lyr)}) for lyr in layers})
+    @staticmethod
+    def _live(layer: Layer, version: int = 0) -> LiveLayer:
+        """Serialize and index a layer now, once: worker processes forked later share the result."""
+        live = LiveLayer(layer.kind, layer, {"wgs84": encode_features(layer)}, version)
+        live.index  # noqa: B018 - built here, not on the first request of each worker
+        return live
 
     @classmethod
-    def from_directory(cls, directory: str | Path, kinds: tuple[LayerKind, ...] = KINDS) -> "Catalog":
-        """Load ``<directory>/<kind id>.geojson`` for every kind; raise DataError if any file is refused."""
+    def from_layers(cls, layers: list[Layer]) -> "Catalog":
+        return cls({lyr.kind.id: cls._live(lyr) for lyr in layers})
+
+    @classmethod
+    def from_store(cls, store, kinds: tuple[LayerKind, ...] = KINDS) -> "Catalog":
+        """The live version of every kind in ``store``."""
+        versions = store.live_versions()
+        return cls({kind.id: cls._live(store.load(kind), versions.get(kind.id, 0)) for kind in kinds})
+
+    def refresh(self, store, kinds: tuple[LayerKind, ...] = KINDS) -> list[str]:
+        """Reload the layers whose live version in ``store`` moved on; return their ids."""
+        versions = store.live_versions()
+        changed = [k for k in kinds if versions.get(k.id, 0) != getattr(self._layers.get(k.id), "version", None)]
+        for kind in changed:
+            self._layers[kind.id] = self._live(store.load(kind), versions.get(kind.id, 0))
+            log.info("reloaded %s at version %d", kind.id, versions.get(kind.id, 0))
+        return [k.id for k in changed]
+
+    @classmethod
+    def read_directory(cls, directory: str | Path, kinds: tuple[LayerKind, ...] = KINDS) -> list[Layer]:
+        """Read ``<directory>/<kind id>.geojson`` for every kind; raise DataError if any file is refused."""
         directory = Path(directory)
         layers, bad = [], []
         for kind in kinds:
@@ -131,8 +154,13 @@ class Catalog:
             layers.append(layer)
         if bad:
             raise DataError(bad)
-        log.info("loaded %s", ", ".join(f"{lyr.kind.id}={len(lyr)}" for lyr in layers))
-        return cls.from_layers(layers)
+        log.info("read %s", ", ".join(f"{lyr.kind.id}={len(lyr)}" for lyr in layers))
+        return layers
+
+    @classmethod
+    def from_directory(cls, directory: str | Path, kinds: tuple[LayerKind, ...] = KINDS) -> "Catalog":
+        """The layers of ``directory`` (see :meth:`read_directory`), without a store."""
+        return cls.from_layers(cls.read_directory(directory, kinds))
 
     def __contains__(self, layer_id: str) -> bool:
         return layer_id in self._layers

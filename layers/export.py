@@ -34,7 +34,7 @@ class Format:
 
 
 FORMATS = {
-    "geojson": Format("GeoJSON", "GeoJSON", ".geojson", "application/geo+json", {"RFC7946": "YES"}),
+    "geojson": Format("GeoJSON", "GeoJSON", ".geojson", "application/geo+json", {"RFC7946": "YES", "ID_FIELD": "id"}),
     "gpkg": Format("GeoPackage", "GPKG", ".gpkg", "application/geopackage+sqlite3"),
     "csv": Format("CSV", "CSV", ".csv", "text/csv"),
     "shp": Format("Shapefile (zip)", "ESRI Shapefile", ".shp", "application/zip"),  # encoding UTF-8 writes the .cpg

@@ -16,7 +16,7 @@ import shapely
 
 from . import area, coords, jsontext, rfc7946
 from .problems import Report
-from .properties import check_properties
+from .properties import check_properties, normalize
 from .schema import LayerKind
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ class Layer:
     properties: list[dict] = field(default_factory=list)
     geometries: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     report: Report | None = None
+    #: Features that were refused: {"index", "id", "reasons", "raw"} each, for quarantine.
+    refused: list[dict] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -101,19 +103,39 @@ def _check_geometry(kind: LayerKind | None, geom, i: int, facts: _GeometryFacts,
     return facts.oriented[i]
 
 
+def _flatten(geoms: np.ndarray, report: Report) -> np.ndarray:
+    """The map is 2D: heights are dropped; a warning names the features whose heights were not all zero."""
+    with_z = shapely.has_z(geoms)
+    if not with_z.any():
+        return geoms
+    for i in np.flatnonzero(with_z):
+        z = shapely.get_coordinates(geoms[i], include_z=True)[:, 2]
+        if np.any(z[~np.isnan(z)] != 0):
+            report.add("height values (the third coordinate) were dropped: the map is two-dimensional", "warning",
+                       index=int(i))
+    out = geoms.copy()
+    out[with_z] = shapely.force_2d(geoms[with_z])
+    return out
+
+
 def check_features(features: list[dict], report: Report, kind: LayerKind | None = None, *,
-                   crs: str = "wgs84", repair: bool = False) -> Layer:
-    """Normalize and check RFC-valid features for ``kind`` (or just as GeoJSON when kind is None)."""
+                   crs: str = "wgs84", repair: bool = False, indexes: list | None = None) -> Layer:
+    """Normalize and check RFC-valid features for ``kind`` (or just as GeoJSON when kind is None).
+
+    ``indexes`` are the features' positions in the input, for the report (default: 0, 1, 2, ...).
+    """
+    indexes = list(range(len(features))) if indexes is None else indexes
     geoms = _geometries(features)
     if crs != "wgs84":
         present = np.array([g is not None for g in geoms], dtype=bool)
         geoms[present] = coords.transform_geometries(geoms[present], lambda x, y: coords.to_wgs84(crs, x, y))
+    geoms = _flatten(geoms, report)
     facts = _GeometryFacts(geoms)
     layer = Layer(kind=kind, report=report)
     seen: dict = {}
     kept = []
-    for i, (feature, geom) in enumerate(zip(features, geoms)):
-        fid = feature.get("id")
+    for j, (feature, geom) in enumerate(zip(features, geoms)):
+        fid, i = feature.get("id"), indexes[j]
 
         def add(message, severity="error", _i=i, _fid=fid):
             report.add(message, severity, index=_i, feature_id=_fid)
@@ -124,7 +146,8 @@ def check_features(features: list[dict], report: Report, kind: LayerKind | None 
                 add(f"duplicate id {fid!r} (also feature #{seen[fid]})")
                 refused = True
             seen.setdefault(fid, i)
-        props = feature.get("properties") or {}
+        # a null property and an absent one mean the same here: keep only the values
+        props = {k: v for k, v in (feature.get("properties") or {}).items() if v is not None}
         if kind is not None:
             errors, warnings = check_properties(kind, props)
             for message in errors:
@@ -132,11 +155,15 @@ def check_features(features: list[dict], report: Report, kind: LayerKind | None 
             for message in warnings:
                 add(message, "warning")
             refused = refused or bool(errors)
-        geom = _check_geometry(kind, geom, i, facts, repair, add)
+            normalize(kind, props)
+        geom = _check_geometry(kind, geom, j, facts, repair, add)
         if geom is None and (kind is not None or feature.get("geometry") is not None):
             refused = True
-        if not refused:
-            layer.ids.append(fid if fid is not None else f"{kind.id if kind else 'feature'}-{i + 1}")
+        if refused:
+            reasons = [p.message for p in report.problems if p.index == i and p.severity == "error"]
+            layer.refused.append({"index": i, "id": fid, "reasons": reasons, "raw": feature})
+        else:
+            layer.ids.append(fid if fid is not None else f"{kind.id if kind else 'feature'}-{(i or 0) + 1}")
             layer.properties.append(props)
             kept.append(geom)
     layer.geometries = np.array(kept, dtype=object) if kept else np.empty(0, dtype=object)
@@ -174,11 +201,19 @@ def _read(data: bytes, kind, report: Report, encoding: str, crs: str, repair: bo
         report.add(f"unknown coordinate system {crs!r}; use one of {', '.join(coords.SYSTEMS)}")
         return Layer(kind=kind, report=report)
     doc = jsontext.parse_json(data, report, encoding)
-    features = rfc7946.check(doc, report) if doc is not jsontext.REFUSED else None
-    if features is None:
+    passed = rfc7946.check(doc, report) if doc is not jsontext.REFUSED else None
+    if passed is None:
         return Layer(kind=kind, report=report)
     if kind is not None and doc.get("type") not in ("FeatureCollection", "Feature"):
         report.add(f"a layer file must be a FeatureCollection; this one is a bare {doc.get('type')} geometry "
                    "with no properties")
         return Layer(kind=kind, report=report)
-    return check_features(features, report, kind, crs=crs, repair=repair)
+    layer = check_features([f for _, f in passed], report, kind, crs=crs, repair=repair,
+                           indexes=[i for i, _ in passed])
+    if isinstance(doc.get("features"), list):  # features refused by the structural checks: to quarantine too
+        kept = {i for i, _ in passed}
+        early = [{"index": i, "id": f.get("id") if isinstance(f, dict) else None, "raw": f,
+                  "reasons": [p.message for p in report.errors if p.index == i]}
+                 for i, f in enumerate(doc["features"]) if i not in kept]
+        layer.refused = sorted(early + layer.refused, key=lambda r: r["index"])
+    return layer

@@ -55,6 +55,17 @@ def check_value(fld: Field, value) -> str | None:
     return None
 
 
+def normalize(kind: LayerKind, props: dict) -> dict:
+    """One spelling per value, so an unchanged feature compares equal after a round trip through a GIS
+    format: a whole "number" is written as an integer (GDAL reads 40 back as 40.0)."""
+    numbers = [f.name for f in kind.fields if f.type == "number"]
+    for name in numbers:
+        value = props.get(name)
+        if isinstance(value, float) and value.is_integer():
+            props[name] = int(value)
+    return props
+
+
 def check_properties(kind: LayerKind, props: dict) -> tuple[list[str], list[str]]:
     """Return (errors, warnings) for one feature's properties."""
     errors, warnings = [], []

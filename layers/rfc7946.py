@@ -205,12 +205,10 @@ def _feature(obj, index, report) -> bool:
     return ok and not [p for p in report.problems if p.index == index and p.severity == "error"]
 
 
-def check(doc, report: Report) -> list[dict] | None:
-    """Check a parsed GeoJSON value; return its features (a bare geometry becomes one), or None if refused.
-
-    The features returned are those that passed; the file as a whole is refused (None) if the root is
-    unusable. Problems go to ``report``.
-    """
+def check(doc, report: Report) -> list[tuple[int | None, dict]] | None:
+    """Check a parsed GeoJSON value; return (index, feature) for each feature that passed (a bare geometry
+    becomes one feature), or None when the root itself is unusable. Problems go to ``report``, located by
+    the same index (None for a root Feature or geometry)."""
     if not isinstance(doc, dict):
         report.add(f"the root of a GeoJSON file must be an object, not {_kind(doc)}")
         return None
@@ -226,14 +224,14 @@ def check(doc, report: Report) -> list[dict] | None:
             report.add("a FeatureCollection needs a 'features' array" if features is None else
                        f"'features' must be an array, not {_kind(features)}")
             return None
-        return [f for i, f in enumerate(features) if _feature(f, i, report)]
+        return [(i, f) for i, f in enumerate(features) if _feature(f, i, report)]
     if rtype == "Feature":
-        return [doc] if _feature(doc, None, report) else []
+        return [(None, doc)] if _feature(doc, None, report) else []
     if rtype.lower() == "featurecollection" or rtype.lower() == "feature":
         report.add(f"unknown type {rtype!r}: GeoJSON types are case-sensitive "
                    f"(write {'FeatureCollection' if 'coll' in rtype.lower() else 'Feature'!r})")
         return None
     checker = _Checker(report)
     if checker.geometry(doc, "geometry"):
-        return [{"type": "Feature", "properties": None, "geometry": doc}]
+        return [(None, {"type": "Feature", "properties": None, "geometry": doc})]
     return None

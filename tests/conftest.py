@@ -82,7 +82,7 @@ class ProcessServer:
         self.url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "webmap", "run", "--port", str(port), "--no-reload"],
-            cwd=ROOT, env={**os.environ, "SCENEMAP_BASEMAP": "none", **(env or {})},
+            cwd=ROOT, env={**os.environ, "SCENEMAP_BASEMAP": "none", "SCENEMAP_DATABASE_URL": "sqlite://", **(env or {})},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         for _ in range(300):  # wait up to ~30 s for the port to answer
             if self.process.poll() is not None:

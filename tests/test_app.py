@@ -25,7 +25,7 @@ def test_the_factory_refuses_bad_data_with_the_report(data_copy):
 
 def test_flask_run_refuses_to_start_on_bad_data_without_a_traceback(data_copy):
     (data_copy / "hq_clusters.geojson").write_text('{"type": "FeatureCollection", "features": [', "utf-8")
-    env = dict(os.environ, SCENEMAP_DATA_DIR=str(data_copy))
+    env = dict(os.environ, SCENEMAP_DATA_DIR=str(data_copy), SCENEMAP_DATABASE_URL=f"sqlite:///{data_copy}/db.sqlite")
     done = subprocess.run([sys.executable, "-m", "flask", "--app", "webmap", "run", "--port", "0"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0

@@ -185,3 +185,13 @@ def test_gcj02_input_is_converted_to_wgs84():
 def test_missing_file_is_a_report_not_an_exception(tmp_path):
     layer = read_layer(tmp_path / "nope.geojson", DINING)
     assert "cannot read the file" in layer.report.text()
+
+
+def test_feature_numbers_stay_true_when_earlier_features_are_refused():
+    bad_structure = {"type": "Feature", "id": "x", "properties": {}, "geometry": {"type": "Point", "coordinates": [1]}}
+    layer, errs = errors_of(feature_collection([bad_structure, point("ok", 120.38, 36.07),
+                                                point("s", 120.38, 36.07, status="shut")]))
+    assert "feature #0 (id 'x')" in errs and "feature #2 (id 's')" in errs and "feature #1" not in errs
+    assert layer.ids == ["ok"]
+    assert [(r["index"], r["id"]) for r in layer.refused] == [(0, "x"), (2, "s")]
+    assert all(r["reasons"] and r["raw"] for r in layer.refused)

@@ -8,10 +8,8 @@ from pathlib import Path
 from flask import Flask
 
 from layers import export
-from layers.catalog import Catalog
-from layers.problems import DataError
 
-from . import api, assets, basemaps, cli, errors, ogc, pages
+from . import api, assets, basemaps, cli, db, errors, ogc, pages
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -27,13 +25,17 @@ DEFAULTS = {
     "TILES_CRS": "wgs84",
     "TILES_SUBDOMAINS": "abc",
     "SECRET_KEY": "dev",
+    "DATABASE_URL": "",
+    "CATALOG_REFRESH_SECONDS": 2.0,
 }
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the app. Settings: DEFAULTS, then instance/config.py, then SCENEMAP_* environment variables
-    (e.g. SCENEMAP_BASEMAP=none), then ``test_config``. Refuses to start (SystemExit with the report) when
-    a file in DATA_DIR is refused or the front-end assets are not installed."""
+    (e.g. SCENEMAP_BASEMAP=none), then ``test_config``. The layers live in the store (DATABASE_URL; by
+    default instance/scenemap.sqlite, or a fresh in-memory database when testing), seeded from DATA_DIR
+    when empty. Refuses to start (SystemExit with the report) when a file it seeds from is refused or
+    the front-end assets are not installed."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
@@ -41,8 +43,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_prefixed_env("SCENEMAP")
     else:
         app.config.from_mapping(test_config)
-    if not app.debug and not app.testing and app.config["SECRET_KEY"] == "dev":
-        log.warning("SECRET_KEY is the development default; set SCENEMAP_SECRET_KEY in production")
 
     offered = basemaps.from_config(app.config)
     if app.config["BASEMAP"] not in offered:
@@ -51,11 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if missing:
         raise SystemExit(f"front-end assets are not installed ({missing[0]} is missing from "
                          f"{app.config['NODE_MODULES']}): run `npm ci` in the project root, or `make run`")
-    try:
-        catalog = Catalog.from_directory(app.config["DATA_DIR"])
-    except DataError as exc:
-        raise SystemExit(f"refusing to start: data in {app.config['DATA_DIR']} has problems\n{exc}") from None
-    app.extensions["catalog"] = catalog
+    db.init_app(app)
     app.extensions["basemaps"] = offered
     app.extensions["map_shells"] = {}
     app.extensions["export_formats"] = export.FORMATS

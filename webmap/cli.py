@@ -1,39 +1,211 @@
-"""Command-line tools: ``flask --app webmap layers check|list``."""
+"""Command-line tools: ``flask --app webmap layers ...`` and ``flask --app webmap users ...``."""
 
 from __future__ import annotations
 
+import getpass
+import json
+import os
+import sys
 from pathlib import Path
 
 import click
+import numpy as np
 from flask import current_app
 from flask.cli import AppGroup
+from werkzeug.security import generate_password_hash
 
-from layers.load import read_layer
+from layers import export as exporting
+from layers.readers import read_file
 from layers.registry import REGISTRY, get
+from layers.store import Conflict
 
-layers_cli = AppGroup("layers", help="Inspect and check the map's layers.")
+layers_cli = AppGroup("layers", help="Inspect, check, import, version and export the map's layers.")
+users_cli = AppGroup("users", help="Staff accounts.")
+LAYER = click.argument("layer_id", metavar="LAYER", type=click.Choice(sorted(REGISTRY)))
+CRS = click.option("--crs", default="wgs84", show_default=True,
+                   help="Coordinates of the input: wgs84, gcj02 (AMap/Tencent), bd09 (Baidu) or EPSG:NNNN.")
+ENCODING = click.option("--encoding", default=None, help="Text encoding of the file, e.g. utf-8 or gb18030 (GBK).")
+
+
+def _store():
+    return current_app.extensions["store"]
+
+
+def _author(author: str | None) -> str:
+    return author or os.environ.get("SCENEMAP_AUTHOR") or f"cli:{getpass.getuser()}"
+
+
+def _summary(layer) -> str:
+    counts = {s: sum(1 for p in layer.report.problems if p.severity == s) for s in ("repaired", "warning")}
+    return (f"{len(layer)} accepted ({counts['repaired']} repairs, {counts['warning']} warnings), "
+            f"{len(layer.refused)} refused")
+
+
+def _check_crs(crs: str) -> str:
+    if crs in ("wgs84", "gcj02", "bd09") or crs.upper().startswith("EPSG:"):
+        return crs
+    raise click.BadParameter(f"{crs!r}: use wgs84, gcj02, bd09 or EPSG:NNNN", param_hint="--crs")
 
 
 @layers_cli.command("list")
 def list_layers():
-    """List the live layers with their feature counts."""
+    """List the live layers with their versions and feature counts."""
     for live in current_app.extensions["catalog"]:
-        click.echo(f"{live.kind.id:24} {live.count:6d}  {live.kind.zh} {live.kind.en}")
+        click.echo(f"{live.kind.id:24} v{live.version:<4} {live.count:8d}  {live.kind.zh} {live.kind.en}")
 
 
 @layers_cli.command("check")
-@click.argument("layer_id", type=click.Choice(sorted(REGISTRY)))
+@LAYER
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the file, e.g. gb18030.")
-@click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True)
-def check(layer_id: str, path: Path, encoding: str, crs: str):
-    """Check PATH as a file of LAYER_ID and print the report; exit 1 when it would be refused."""
-    layer = read_layer(path, get(layer_id), encoding=encoding, crs=crs)
+@ENCODING
+@CRS
+def check(layer_id: str, path: Path, encoding: str | None, crs: str):
+    """Check PATH as a file of LAYER and print the report; exit 1 when anything in it would be refused."""
+    layer = read_file(path, get(layer_id), encoding=encoding, crs=_check_crs(crs))
     click.echo(layer.report.text())
     click.echo(f"{len(layer)} features accepted, {len(layer.report.errors)} errors")
     if not layer.report.ok:
         raise SystemExit(1)
 
 
+@layers_cli.command("import")
+@LAYER
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@CRS
+@ENCODING
+@click.option("--mode", type=click.Choice(["replace", "append"]), default="replace", show_default=True)
+@click.option("--dry-run", is_flag=True, help="Check and report only; publish nothing.")
+@click.option("--repair", is_flag=True, help="Repair invalid geometries (self-intersections) instead of refusing them.")
+@click.option("--strict", is_flag=True, help="Publish nothing if any feature is refused.")
+@click.option("--author", default=None, help="Name recorded in the history and audit log.")
+def import_layer(layer_id, path, crs, encoding, mode, dry_run, repair, strict, author):
+    """Import PATH (GeoJSON, CSV with lon/lat, GeoPackage, zipped Shapefile, KML) as a new version of LAYER.
+
+    Accepted features are published as one new version, atomically; refused features are kept in
+    quarantine with their reasons. Exit status 1 when nothing was published.
+    """
+    kind = get(layer_id)
+    layer = read_file(path, kind, encoding=encoding, crs=_check_crs(crs), repair=repair)
+    if layer.report.problems:
+        click.echo(layer.report.text())
+    click.echo(f"{path.name}: {_summary(layer)}")
+    store, who = _store(), _author(author)
+    if dry_run:
+        click.echo("dry run: nothing published")
+        return
+    if not len(layer) or (strict and layer.refused):
+        why = "no feature was accepted" if not len(layer) else f"{len(layer.refused)} features were refused (--strict)"
+        if layer.refused:
+            import_id = store.record_refusal(layer, author=who, source=str(path))
+            click.echo(f"refused features are in quarantine: "
+                       f"flask --app webmap layers quarantine {layer_id} --import-id {import_id} -o refused.geojson")
+        click.echo(f"not published: {why}; {layer_id} is unchanged", err=True)
+        raise SystemExit(1)
+    click.echo(f"publishing {layer_id} ({mode})…")
+    try:
+        version = store.publish(layer, author=who, mode=mode, source=str(path))
+    except Conflict as exc:
+        click.echo(f"not published: {exc}", err=True)
+        raise SystemExit(1) from None
+    if version.unchanged:
+        click.echo(f"nothing changed: {layer_id} version {version.number} stays live")
+    else:
+        click.echo(f"published {layer_id} version {version.number}: +{version.added} added, ~{version.changed} "
+                   f"changed, -{version.removed} removed, {version.total} in all")
+    if layer.refused:
+        click.echo(f"{len(layer.refused)} refused features are in quarantine: "
+                   f"flask --app webmap layers quarantine {layer_id} --import-id {version.import_id} -o refused.geojson")
+
+
+@layers_cli.command("history")
+@LAYER
+def history(layer_id: str):
+    """Every version of LAYER: who, when, what changed."""
+    rows = _store().history(layer_id)
+    live = _store().live_versions().get(layer_id)
+    if not rows:
+        click.echo(f"{layer_id} has no versions yet")
+    for row in rows:
+        mark = "*" if row["number"] == live else " "
+        note = row["message"] + (f" (restores version {row['restored_from']})" if row["restored_from"] else "")
+        click.echo(f"{mark} v{row['number']:<4} {row['created_at']:%Y-%m-%d %H:%M:%S}  {row['author']:20} "
+                   f"+{row['added']} ~{row['changed']} -{row['removed']} = {row['total']}  {note}")
+
+
+@layers_cli.command("rollback")
+@LAYER
+@click.argument("version", type=int)
+@click.option("--author", default=None)
+def rollback(layer_id: str, version: int, author: str | None):
+    """Make the content of VERSION live again, as a new version."""
+    try:
+        new = _store().rollback(get(layer_id), version, author=_author(author))
+    except LookupError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    click.echo(f"{layer_id} version {new.number} restores version {version} ({new.total} features)")
+
+
+@layers_cli.command("export")
+@LAYER
+@click.option("-f", "--format", "fmt", type=click.Choice(list(exporting.FORMATS)), default="geojson", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--version", type=int, default=None, help="A past version (default: the live one).")
+def export_layer(layer_id: str, fmt: str, output: Path, version: int | None):
+    """Write LAYER (live, or --version) to OUTPUT with GDAL."""
+    layer = _store().load(get(layer_id), version)
+    data, _, _ = exporting.export([(layer.kind, layer, np.arange(len(layer)))], fmt, f"qingdao-{layer_id}")
+    output.write_bytes(data)
+    click.echo(f"wrote {output} ({len(layer)} features, {fmt})")
+
+
+@layers_cli.command("quarantine")
+@LAYER
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--import-id", type=int, default=None,
+              help="Which import (default: the newest that refused features).")
+def quarantine(layer_id: str, output: Path, import_id: int | None):
+    """Write the features an import refused, with the reasons (property _refused), as GeoJSON."""
+    if import_id is None:
+        import_id = _store().last_quarantine(layer_id)
+    rows = _store().quarantined(import_id) if import_id is not None else []
+    features = []
+    for row in rows:
+        raw = json.loads(row["raw"]) if row["raw"] else {}
+        raw = raw if isinstance(raw, dict) else {"value": raw}
+        props = dict(raw.get("properties") or {}) if isinstance(raw.get("properties"), dict) else {}
+        props["_refused"] = row["reasons"]
+        features.append({"type": "Feature", "id": raw.get("id"), "properties": props,
+                         "geometry": raw.get("geometry") if isinstance(raw.get("geometry"), dict) else None})
+    output.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), "utf-8")
+    click.echo(f"wrote {output} ({len(features)} refused features of import {import_id})")
+
+
+@users_cli.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "editor"]), required=True)
+@click.option("--layers", "layer_ids", default="", help="For editors: the layers they may change, comma-separated.")
+def create_user(name: str, role: str, layer_ids: str):
+    """Create a staff account. The password is asked for, or read from standard input when it is not a terminal."""
+    if _store().user(name):
+        click.echo(f"a user named {name!r} exists already", err=True)
+        raise SystemExit(1)
+    assigned = [i for i in layer_ids.split(",") if i]
+    unknown = [i for i in assigned if i not in REGISTRY]
+    if unknown:
+        click.echo(f"unknown layers {unknown}; known: {', '.join(REGISTRY)}", err=True)
+        raise SystemExit(1)
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 10:
+        click.echo("the password must have at least 10 characters", err=True)
+        raise SystemExit(1)
+    _store().create_user(name, generate_password_hash(password), role, assigned, actor=_author(None))
+    click.echo(f"created {role} {name}" + (f" for {', '.join(assigned)}" if assigned else ""))
+
+
 def init_app(app):
     app.cli.add_command(layers_cli)
+    app.cli.add_command(users_cli)

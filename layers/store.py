@@ -1,0 +1,320 @@
+"""The persistent store: layers, their versions, features, quarantine, imports, users and the audit log.
+
+SQLAlchemy Core with portable SQL: SQLite (a file under instance/) by default, PostgreSQL through a
+DATABASE_URL. A feature row is valid from the version that wrote it until the version that replaced or
+removed it (valid_to), so every version can be read back and a publish only writes what changed. A publish
+is one transaction: a crash, or a kill -9, leaves the previous version live and intact.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import shapely
+from sqlalchemy.pool import StaticPool
+from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table,
+                        Text, create_engine, event, func, insert, select, update)
+
+from .load import Layer
+from .problems import Report
+from .schema import LayerKind
+
+log = logging.getLogger(__name__)
+metadata = MetaData()
+
+layers_t = Table("layers", metadata,
+                 Column("id", String(64), primary_key=True),
+                 Column("live_version", Integer, nullable=False, server_default="0"))
+versions_t = Table("versions", metadata,
+                   Column("layer_id", String(64), ForeignKey("layers.id"), primary_key=True),
+                   Column("number", Integer, primary_key=True),
+                   Column("created_at", DateTime(timezone=True), nullable=False),
+                   Column("author", String(128), nullable=False),
+                   Column("message", Text, nullable=False, server_default=""),
+                   Column("added", Integer, nullable=False), Column("removed", Integer, nullable=False),
+                   Column("changed", Integer, nullable=False), Column("total", Integer, nullable=False),
+                   Column("restored_from", Integer, nullable=True))
+features_t = Table("features", metadata,
+                   Column("pk", Integer, primary_key=True, autoincrement=True),
+                   Column("layer_id", String(64), ForeignKey("layers.id"), nullable=False),
+                   Column("feature_id", String(512), nullable=False),  # the id as JSON text: "p1" or 7
+                   Column("properties", Text, nullable=False),
+                   Column("geometry", LargeBinary, nullable=False),  # WKB, WGS-84
+                   Column("valid_from", Integer, nullable=False),
+                   Column("valid_to", Integer, nullable=True),
+                   Index("ix_features_live", "layer_id", "valid_to"),
+                   Index("ix_features_fid", "layer_id", "feature_id"))
+imports_t = Table("imports", metadata,
+                  Column("id", Integer, primary_key=True, autoincrement=True),
+                  Column("layer_id", String(64), ForeignKey("layers.id"), nullable=False),
+                  Column("created_at", DateTime(timezone=True), nullable=False),
+                  Column("author", String(128), nullable=False),
+                  Column("source", String(512), nullable=False),
+                  Column("mode", String(16), nullable=False),
+                  Column("version", Integer, nullable=True),
+                  Column("report", Text, nullable=False))
+quarantine_t = Table("quarantine", metadata,
+                     Column("pk", Integer, primary_key=True, autoincrement=True),
+                     Column("import_id", Integer, ForeignKey("imports.id"), nullable=False),
+                     Column("layer_id", String(64), nullable=False),
+                     Column("feature_index", Integer, nullable=True),
+                     Column("feature_id", String(512), nullable=True),
+                     Column("reasons", Text, nullable=False),
+                     Column("raw", Text, nullable=False))
+users_t = Table("users", metadata,
+                Column("id", Integer, primary_key=True, autoincrement=True),
+                Column("name", String(64), nullable=False, unique=True),
+                Column("password_hash", String(256), nullable=False),
+                Column("role", String(16), nullable=False),
+                Column("layers", Text, nullable=False, server_default="[]"),
+                Column("active", Boolean, nullable=False, server_default="1"),
+                Column("created_at", DateTime(timezone=True), nullable=False))
+audit_t = Table("audit", metadata,
+                Column("id", Integer, primary_key=True, autoincrement=True),
+                Column("at", DateTime(timezone=True), nullable=False),
+                Column("actor", String(128), nullable=False),
+                Column("action", String(64), nullable=False),
+                Column("layer_id", String(64), nullable=True),
+                Column("detail", Text, nullable=False, server_default="{}"))
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_CHUNK = 500
+
+
+class Conflict(Exception):
+    """A write based on a version that is no longer live (optimistic locking)."""
+
+
+@dataclass(frozen=True)
+class Version:
+    layer_id: str
+    number: int
+    added: int
+    removed: int
+    changed: int
+    total: int
+    import_id: int | None = None
+    unchanged: bool = False
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+class Store:
+    """One database. ``url`` is an SQLAlchemy URL (sqlite:///path or postgresql+psycopg://...)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        if url in ("sqlite://", "sqlite:///:memory:"):  # one shared in-memory database (tests, previews)
+            self.engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        else:
+            self.engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (creates it in an empty database)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def live_versions(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(layers_t.c.id, layers_t.c.live_version)).all())
+
+    def load(self, kind: LayerKind, version: int | None = None) -> Layer:
+        """The features of ``kind`` at ``version`` (the live one by default), in the order they were written."""
+        cond = [features_t.c.layer_id == kind.id]
+        with self.engine.connect() as conn:
+            if version is None:
+                cond.append(features_t.c.valid_to.is_(None))
+            else:
+                cond += [features_t.c.valid_from <= version,
+                         (features_t.c.valid_to.is_(None)) | (features_t.c.valid_to > version)]
+            rows = conn.execute(select(features_t.c.feature_id, features_t.c.properties, features_t.c.geometry)
+                                .where(*cond).order_by(features_t.c.pk)).all()
+        layer = Layer(kind=kind, report=Report(f"{kind.id} (store)"))
+        layer.ids = [json.loads(r[0]) for r in rows]
+        layer.properties = [json.loads(r[1]) for r in rows]
+        layer.geometries = shapely.from_wkb(np.array([r[2] for r in rows], dtype=object)) if rows else np.empty(0, dtype=object)
+        return layer
+
+    def history(self, layer_id: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(versions_t).where(versions_t.c.layer_id == layer_id)
+                                .order_by(versions_t.c.number)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def quarantined(self, import_id: int) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(quarantine_t).where(quarantine_t.c.import_id == import_id)
+                                .order_by(quarantine_t.c.pk)).mappings().all()
+        return [dict(r, reasons=json.loads(r["reasons"])) for r in rows]
+
+    def audit_log(self, layer_id: str | None = None) -> list[dict]:
+        query = select(audit_t).order_by(audit_t.c.id)
+        if layer_id:
+            query = query.where(audit_t.c.layer_id == layer_id)
+        with self.engine.connect() as conn:
+            return [dict(r, detail=json.loads(r["detail"])) for r in conn.execute(query).mappings().all()]
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def publish(self, layer: Layer, *, author: str, mode: str = "replace", source: str = "", message: str = "",
+                expected_version: int | None = None, restored_from: int | None = None) -> Version:
+        """Make ``layer``'s features the new live version of its kind, atomically.
+
+        ``mode`` replace: the layer becomes exactly these features; append: these are added (or, for ids
+        already live, replace them). ``expected_version``: refuse with :class:`Conflict` unless that is the
+        live version (optimistic locking). The layer's refused features go to quarantine with their reasons.
+        """
+        if mode not in ("replace", "append"):
+            raise ValueError(f"mode must be replace or append, not {mode!r}")
+        kind_id = layer.kind.id
+        incoming = {}
+        wkb = shapely.to_wkb(layer.geometries) if len(layer) else []
+        for fid, props, geom in zip(layer.ids, layer.properties, wkb):
+            incoming[_dumps(fid)] = (_dumps(props), bytes(geom))
+        with self.engine.begin() as conn:
+            current = conn.execute(select(layers_t.c.live_version).where(layers_t.c.id == kind_id)
+                                   .with_for_update()).scalar()
+            if current is None:
+                conn.execute(insert(layers_t).values(id=kind_id, live_version=0))
+                current = 0
+            if expected_version is not None and expected_version != current:
+                raise Conflict(f"{kind_id} is at version {current}, not {expected_version}: someone published "
+                               "in the meantime; reload, re-apply your change and save again")
+            new = current + 1
+            live = {fid: (pk, props, geom) for pk, fid, props, geom in conn.execute(
+                select(features_t.c.pk, features_t.c.feature_id, features_t.c.properties, features_t.c.geometry)
+                .where(features_t.c.layer_id == kind_id, features_t.c.valid_to.is_(None)))}
+            close, rows, added, changed = [], [], 0, 0
+            for fid, (props, geom) in incoming.items():
+                old = live.get(fid)
+                if old is not None and old[1] == props and bytes(old[2]) == geom:
+                    continue
+                if old is not None:
+                    close.append(old[0])
+                    changed += 1
+                else:
+                    added += 1
+                rows.append({"layer_id": kind_id, "feature_id": fid, "properties": props, "geometry": geom,
+                             "valid_from": new, "valid_to": None})
+            removed = [pk for fid, (pk, _, _) in live.items() if fid not in incoming] if mode == "replace" else []
+            close += removed
+            for start in range(0, len(close), _CHUNK):
+                conn.execute(update(features_t).where(features_t.c.pk.in_(close[start:start + _CHUNK]))
+                             .values(valid_to=new))
+            if rows:
+                conn.execute(insert(features_t), rows)
+            total = len(live) - len(removed) + added
+            if current and not (rows or close) and restored_from is None:
+                # nothing changed: the live version stays; the import is still on record
+                import_id = self._import(conn, layer, author, source, mode, current)
+                self._audit(conn, author, "import-unchanged", kind_id, {"version": current, "source": source})
+                return Version(kind_id, current, 0, 0, 0, total, import_id, unchanged=True)
+            conn.execute(insert(versions_t).values(
+                layer_id=kind_id, number=new, created_at=_now(), author=author, message=message, added=added,
+                removed=len(removed), changed=changed, total=total, restored_from=restored_from))
+            done = conn.execute(update(layers_t).where(layers_t.c.id == kind_id, layers_t.c.live_version == current)
+                                .values(live_version=new))
+            if done.rowcount != 1:
+                raise Conflict(f"{kind_id} was published by someone else at the same moment; try again")
+            import_id = self._import(conn, layer, author, source, mode, new)
+            self._audit(conn, author, "rollback" if restored_from else "publish", kind_id,
+                        {"version": new, "mode": mode, "source": source, "added": added, "changed": changed,
+                         "removed": len(removed), "quarantined": len(layer.refused), "restored_from": restored_from})
+        log.info("%s: version %d published by %s (+%d ~%d -%d)", kind_id, new, author, added, changed, len(removed))
+        return Version(kind_id, new, added, len(removed), changed, total, import_id)
+
+    def record_refusal(self, layer: Layer, *, author: str, source: str) -> int:
+        """Keep an import that published nothing: its report, and its refused features in quarantine."""
+        with self.engine.begin() as conn:
+            if conn.execute(select(layers_t.c.id).where(layers_t.c.id == layer.kind.id)).first() is None:
+                conn.execute(insert(layers_t).values(id=layer.kind.id, live_version=0))
+            import_id = self._import(conn, layer, author, source, "refused", None)
+            self._audit(conn, author, "import-refused", layer.kind.id,
+                        {"source": source, "quarantined": len(layer.refused)})
+        return import_id
+
+    @staticmethod
+    def _import(conn, layer: Layer, author: str, source: str, mode: str, version: int | None) -> int:
+        report = [p.to_dict() for p in (layer.report.problems if layer.report else [])]
+        import_id = conn.execute(insert(imports_t).values(
+            layer_id=layer.kind.id, created_at=_now(), author=author, source=source or "", mode=mode,
+            version=version, report=json.dumps(report, ensure_ascii=False, default=str))).inserted_primary_key[0]
+        if layer.refused:
+            conn.execute(insert(quarantine_t), [
+                {"import_id": import_id, "layer_id": layer.kind.id, "feature_index": r.get("index"),
+                 "feature_id": None if r.get("id") is None else _dumps(r.get("id")),
+                 "reasons": json.dumps(r["reasons"], ensure_ascii=False),
+                 "raw": json.dumps(r.get("raw"), ensure_ascii=False, default=str)} for r in layer.refused])
+        return import_id
+
+    def last_quarantine(self, layer_id: str) -> int | None:
+        """The id of the newest import of ``layer_id`` that put features in quarantine."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.max(quarantine_t.c.import_id))
+                                .where(quarantine_t.c.layer_id == layer_id)).scalar()
+
+    def rollback(self, kind: LayerKind, number: int, *, author: str) -> Version:
+        """Publish the content of version ``number`` as a new version."""
+        if not any(v["number"] == number for v in self.history(kind.id)):
+            raise LookupError(f"{kind.id} has no version {number}")
+        return self.publish(self.load(kind, number), author=author, mode="replace", restored_from=number,
+                            source=f"version {number}", message=f"rollback to version {number}")
+
+    def audit(self, actor: str, action: str, layer_id: str | None = None, detail: dict | None = None) -> None:
+        with self.engine.begin() as conn:
+            self._audit(conn, actor, action, layer_id, detail or {})
+
+    @staticmethod
+    def _audit(conn, actor, action, layer_id, detail) -> None:
+        conn.execute(insert(audit_t).values(at=_now(), actor=actor, action=action, layer_id=layer_id,
+                                            detail=json.dumps(detail, ensure_ascii=False, default=str)))
+
+    def is_empty(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(layers_t)).scalar() == 0
+
+    def create_user(self, name: str, password_hash: str, role: str, layers: list[str], *, actor: str) -> int:
+        with self.engine.begin() as conn:
+            user_id = conn.execute(insert(users_t).values(
+                name=name, password_hash=password_hash, role=role, layers=json.dumps(layers), active=True,
+                created_at=_now())).inserted_primary_key[0]
+            self._audit(conn, actor, "user-create", None, {"name": name, "role": role, "layers": layers})
+        return user_id
+
+    def user(self, name: str) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users_t).where(users_t.c.name == name)).mappings().first()
+        return dict(row, layers=json.loads(row["layers"])) if row else None
+
+    def count_features(self, layer_id: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(features_t).where(
+                features_t.c.layer_id == layer_id, features_t.c.valid_to.is_(None))).scalar()
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
