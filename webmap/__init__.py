@@ -9,7 +9,7 @@ from flask import Flask
 
 from layers import export
 
-from . import api, assets, basemaps, cli, db, errors, ogc, pages
+from . import api, assets, auth, basemaps, cli, db, errors, ogc, pages, staff
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -27,6 +27,9 @@ DEFAULTS = {
     "SECRET_KEY": "dev",
     "DATABASE_URL": "",
     "CATALOG_REFRESH_SECONDS": 2.0,
+    "SECURE_COOKIES": True,
+    "LOGIN_RATE_LIMIT": "5 per minute",
+    "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
 }
 
 
@@ -56,8 +59,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["map_shells"] = {}
     app.extensions["export_formats"] = export.FORMATS
 
-    for module in (pages, api, ogc, assets):
+    for module in (pages, api, ogc, assets, staff):
         app.register_blueprint(module.bp)
+    auth.init_app(app)
+    # read-only blueprints: a POST there is answered 405, not with a CSRF error; writes live under /staff
+    auth.csrf.exempt(api.bp)
+    auth.csrf.exempt(ogc.bp)
     errors.init_app(app)
     cli.init_app(app)
     return app

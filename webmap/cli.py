@@ -168,17 +168,9 @@ def quarantine(layer_id: str, output: Path, import_id: int | None):
     """Write the features an import refused, with the reasons (property _refused), as GeoJSON."""
     if import_id is None:
         import_id = _store().last_quarantine(layer_id)
-    rows = _store().quarantined(import_id) if import_id is not None else []
-    features = []
-    for row in rows:
-        raw = json.loads(row["raw"]) if row["raw"] else {}
-        raw = raw if isinstance(raw, dict) else {"value": raw}
-        props = dict(raw.get("properties") or {}) if isinstance(raw.get("properties"), dict) else {}
-        props["_refused"] = row["reasons"]
-        features.append({"type": "Feature", "id": raw.get("id"), "properties": props,
-                         "geometry": raw.get("geometry") if isinstance(raw.get("geometry"), dict) else None})
-    output.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), "utf-8")
-    click.echo(f"wrote {output} ({len(features)} refused features of import {import_id})")
+    collection = _store().quarantine_collection(layer_id, import_id)
+    output.write_text(json.dumps(collection, ensure_ascii=False), "utf-8")
+    click.echo(f"wrote {output} ({len(collection['features'])} refused features of import {import_id})")
 
 
 @users_cli.command("create")

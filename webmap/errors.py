@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from .negotiate import prefers_html
 
@@ -24,6 +24,9 @@ def _respond(status: int, title: str, detail: str):
 
 
 def handle_http(exc: HTTPException):
+    if isinstance(exc, RequestEntityTooLarge):
+        limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+        return _respond(413, exc.name, f"文件太大 The upload is larger than {limit // (1024 * 1024)} MB; nothing was stored")
     return _respond(exc.code or 500, exc.name, exc.description or "")
 
 

@@ -106,15 +106,14 @@ def build(basemap: Basemap) -> MapShell:
     return MapShell(root.header.render(), root.html.render(), root.script.render(), config)
 
 
-def preview(live, positions) -> MapShell:
-    """A small map of some features of a layer, for the OGC HTML pages: geometry only (no property text
-    reaches the map), no tiles, framed to the features."""
-    geoms = live.layer.geometries[np.asarray(positions, dtype=np.intp)]
+def preview(kind, geoms) -> MapShell:
+    """A small map of some features (shapely geometries) of a kind, for the OGC and staff pages: geometry
+    only (no property text reaches the map), no tiles, framed to the features."""
     fmap = folium.Map(tiles=None, control_scale=True, maxZoom=19, location=area.CENTER, zoom_start=area.ZOOM)
     if len(geoms):
         shapes = {"type": "FeatureCollection", "features": [
             {"type": "Feature", "properties": {}, "geometry": json.loads(g)} for g in shapely.to_geojson(geoms)]}
-        style = dict(live.kind.style)
+        style = dict(kind.style)
         folium.GeoJson(shapes, style_function=lambda _: style,
                        marker=folium.CircleMarker(radius=style.get("radius", 6))).add_to(fmap)
         minx, miny, maxx, maxy = shapely.total_bounds(geoms).tolist()

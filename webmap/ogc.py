@@ -156,7 +156,7 @@ def items(collection_id: str):
             "links": links}
     if html:
         return render_template("ogc/items.html", doc=head, live=live, rows=live.index.rows(positions),
-                               preview=mapshell.preview(live, positions))
+                               preview=mapshell.preview(live.kind, live.layer.geometries[positions]))
     body = (json.dumps(head, ensure_ascii=False)[:-1].encode() + b',"features":['
             + live.encoding().features(positions) + b"]}")
     return Response(body, mimetype=GEOJSON)
@@ -173,7 +173,7 @@ def item(collection_id: str, feature_id: str):
              link("ogc.collection", "collection", "application/json", live.kind.en, collection_id=collection_id)]
     if html:
         return render_template("ogc/item.html", live=live, item_links=links, rows=live.index.rows([position]),
-                               preview=mapshell.preview(live, [position]))
+                               preview=mapshell.preview(live.kind, live.layer.geometries[[position]]))
     feature = bytes(live.encoding().feature(position))
     body = feature[:-1] + b',"links":' + json.dumps(links, ensure_ascii=False).encode() + b"}"
     return Response(body, mimetype=GEOJSON)

@@ -1,0 +1,161 @@
+"""Staff pages: import with a validation report and a preview before publishing, history, diff, rollback,
+quarantine download. Every write needs an account that may edit the layer, and a CSRF token."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.utils import secure_filename
+
+from layers.readers import SUFFIXES, read_file
+from layers.registry import KINDS, REGISTRY, get
+from layers.store import Conflict
+
+from . import mapshell
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+OPTIONS = {"crs": ("wgs84", "gcj02", "bd09"), "encoding": ("utf-8", "gb18030"), "mode": ("replace", "append")}
+
+
+def _store():
+    return current_app.extensions["store"]
+
+
+def _editable(layer_id: str):
+    if layer_id not in REGISTRY:
+        abort(404, f"no layer {layer_id!r}")
+    if not current_user.can_edit(layer_id):
+        abort(403, f"你不能修改此图层 You may not change {layer_id}")
+    return get(layer_id)
+
+
+def _uploads() -> Path:
+    return Path(current_app.instance_path) / "uploads"
+
+
+def _options(source) -> dict:
+    chosen = {}
+    for name, allowed in OPTIONS.items():
+        value = source.get(name, allowed[0])
+        if value not in allowed and not (name == "crs" and value.upper().startswith("EPSG:") and value[5:].isdigit()):
+            abort(400, f"{name}={value!r}: choose one of {', '.join(allowed)}" + (" or EPSG:NNNN" if name == "crs" else ""))
+        chosen[name] = value
+    return chosen
+
+
+@bp.get("/")
+@login_required
+def index():
+    versions = _store().live_versions()
+    layers = [(kind, versions.get(kind.id, 0), current_user.can_edit(kind.id)) for kind in KINDS]
+    return render_template("staff/index.html", layers=layers)
+
+
+@bp.route("/layers/<layer_id>/import", methods=["GET", "POST"])
+@login_required
+def upload(layer_id: str):
+    kind = _editable(layer_id)
+    if request.method == "GET":
+        return render_template("staff/import.html", kind=kind, options=OPTIONS, suffixes=SUFFIXES)
+    options = _options(request.form)
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        abort(400, "请选择文件 Choose a file to upload")
+    suffix = Path(file.filename).suffix.lower()
+    token = uuid.uuid4().hex
+    folder = _uploads() / token
+    folder.mkdir(parents=True)
+    path = folder / (secure_filename(file.filename) if secure_filename(file.filename).endswith(suffix) else f"upload{suffix}")
+    file.save(path)
+    (folder / "meta.json").write_text(json.dumps({"layer": layer_id, "options": options, "name": file.filename,
+                                                  "user": current_user.name}), "utf-8")
+    return _preview(kind, token, path, options, file.filename)
+
+
+def _read(kind, path: Path, options: dict, name: str):
+    encoding = None if options["encoding"] == "utf-8" and path.suffix.lower() not in (".geojson", ".json") else options["encoding"]
+    return read_file(path, kind, encoding=encoding, crs=options["crs"], source=name)
+
+
+def _preview(kind, token: str, path: Path, options: dict, name: str):
+    layer = _read(kind, path, options, name)
+    expected = _store().live_versions().get(kind.id, 0)
+    shell = mapshell.preview(kind, layer.geometries) if len(layer) else None
+    return render_template("staff/preview.html", kind=kind, layer=layer, token=token, options=options, name=name,
+                           expected=expected, preview=shell)
+
+
+@bp.post("/layers/<layer_id>/publish")
+@login_required
+def publish(layer_id: str):
+    kind = _editable(layer_id)
+    token = request.form.get("token", "")
+    folder = _uploads() / token
+    if not token.isalnum() or not (folder / "meta.json").exists():
+        abort(400, "上传已过期，请重新上传 This upload is no longer waiting; upload the file again")
+    meta = json.loads((folder / "meta.json").read_text("utf-8"))
+    if meta["layer"] != layer_id or meta["user"] != current_user.name:
+        abort(403, "这不是你的上传 This upload is not yours")
+    path = next(p for p in folder.iterdir() if p.name != "meta.json")
+    layer = _read(kind, path, meta["options"], meta["name"])
+    if not len(layer):
+        abort(400, "没有可发布的要素 No feature was accepted; nothing to publish")
+    try:
+        version = _store().publish(layer, author=current_user.name, mode=meta["options"]["mode"], source=meta["name"],
+                                   expected_version=int(request.form.get("expected", "-1")))
+    except Conflict as exc:
+        return render_template("error.html", status=409, title="Conflict", detail=str(exc)), 409
+    shutil.rmtree(folder, ignore_errors=True)
+    current_app.extensions["catalog_checked"] = 0  # show the new version at once in this process
+    flash(f"已发布 {kind.zh} 第 {version.number} 版 · Published {kind.en} version {version.number}"
+          + (f"; {len(layer.refused)} refused features are in quarantine" if layer.refused else ""))
+    return redirect(url_for("staff.history", layer_id=layer_id))
+
+
+@bp.get("/layers/<layer_id>/history")
+@login_required
+def history(layer_id: str):
+    if layer_id not in REGISTRY:
+        abort(404, f"no layer {layer_id!r}")
+    live = _store().live_versions().get(layer_id, 0)
+    return render_template("staff/history.html", kind=get(layer_id), rows=reversed(_store().history(layer_id)),
+                           live=live, can_edit=current_user.can_edit(layer_id),
+                           quarantine=_store().last_quarantine(layer_id))
+
+
+@bp.get("/layers/<layer_id>/versions/<int:number>")
+@login_required
+def diff(layer_id: str, number: int):
+    if layer_id not in REGISTRY:
+        abort(404, f"no layer {layer_id!r}")
+    return render_template("staff/diff.html", kind=get(layer_id), number=number, diff=_store().diff(layer_id, number))
+
+
+@bp.post("/layers/<layer_id>/rollback")
+@login_required
+def rollback(layer_id: str):
+    kind = _editable(layer_id)
+    number = request.form.get("version", "")
+    if not number.isdigit():
+        abort(400, "version must be a version number")
+    try:
+        version = _store().rollback(kind, int(number), author=current_user.name)
+    except LookupError as exc:
+        abort(404, str(exc))
+    current_app.extensions["catalog_checked"] = 0
+    flash(f"第 {version.number} 版恢复了第 {number} 版 · Version {version.number} restores version {number}")
+    return redirect(url_for("staff.history", layer_id=layer_id))
+
+
+@bp.get("/layers/<layer_id>/quarantine/<int:import_id>.geojson")
+@login_required
+def quarantine(layer_id: str, import_id: int):
+    body = json.dumps(_store().quarantine_collection(layer_id, import_id), ensure_ascii=False)
+    response = Response(body, mimetype="application/geo+json")
+    response.headers["Content-Disposition"] = f'attachment; filename="quarantine-{layer_id}-{import_id}.geojson"'
+    return response
