@@ -25,6 +25,8 @@ VENDOR = {
     "Control_locate_min_css": "leaflet.locatecontrol/dist/L.Control.Locate.min.css",
     "Leaflet.Search.js": "leaflet-search/dist/leaflet-search.min.js",
     "Leaflet.Search.css": "leaflet-search/dist/leaflet-search.min.css",
+    "leaflet_draw_js": "leaflet-draw/dist/leaflet.draw.js",
+    "leaflet_draw_css": "leaflet-draw/dist/leaflet.draw.css",
 }
 
 #: folium defaults left out: they serve Bootstrap popups and awesome-markers icons, which this map does

@@ -10,7 +10,7 @@ import folium
 import numpy as np
 import shapely
 from flask import url_for
-from folium.plugins import Fullscreen, LocateControl, MarkerCluster, Search
+from folium.plugins import Draw, Fullscreen, LocateControl, MarkerCluster, Search
 from folium.template import Template
 
 from layers import area, export
@@ -122,3 +122,29 @@ def preview(kind, geoms) -> MapShell:
     root = fmap.get_root()
     root.render()
     return MapShell(root.header.render(), root.html.render(), root.script.render(), {})
+
+
+_DRAW_TOOLS = {"Point": {"marker": True}, "LineString": {"polyline": True},
+               "Polygon": {"polygon": {"allowIntersection": False, "showArea": True}, "rectangle": True}}
+
+
+def editor(kind, basemap: Basemap) -> MapShell:
+    """The map for editing one layer: folium's Draw plugin (Leaflet.draw) on an empty group that
+    static/js/editor.js fills with the layer's features and saves from."""
+    fmap = folium.Map(location=area.CENTER, zoom_start=area.ZOOM, tiles=None, control_scale=True,
+                      maxZoom=basemap.max_zoom)
+    if basemap.url:
+        folium.TileLayer(basemap.url, attr=basemap.attribution, max_zoom=basemap.max_zoom,
+                         subdomains=basemap.subdomains, control=False).add_to(fmap)
+    editable = folium.FeatureGroup(name=label(kind), control=False).add_to(fmap)
+    tools = {"polyline": False, "polygon": False, "rectangle": False, "circle": False, "marker": False,
+             "circlemarker": False}
+    for gtype in kind.geometry_types:
+        tools.update(_DRAW_TOOLS.get(gtype.replace("Multi", ""), {}))
+    Draw(feature_group=editable, draw_options=tools, edit_options={"poly": {"allowIntersection": False}},
+         position="topleft").add_to(fmap)
+    assets.localize(fmap)
+    root = fmap.get_root()
+    root.render()
+    config = {"map": fmap.get_name(), "group": editable.get_name(), "kind": kind.to_public()}
+    return MapShell(root.header.render(), root.html.render(), root.script.render(), config)

@@ -12,6 +12,8 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 from werkzeug.utils import secure_filename
 
+from layers.area import DISTRICT_NAMES
+from layers.load import read_layer
 from layers.readers import SUFFIXES, read_file
 from layers.registry import KINDS, REGISTRY, get
 from layers.store import Conflict
@@ -115,6 +117,42 @@ def publish(layer_id: str):
     flash(f"已发布 {kind.zh} 第 {version.number} 版 · Published {kind.en} version {version.number}"
           + (f"; {len(layer.refused)} refused features are in quarantine" if layer.refused else ""))
     return redirect(url_for("staff.history", layer_id=layer_id))
+
+
+@bp.get("/layers/<layer_id>/edit")
+@login_required
+def edit(layer_id: str):
+    kind = _editable(layer_id)
+    offered = current_app.extensions["basemaps"]
+    basemap = offered[current_app.config["BASEMAP"]]
+    if basemap.crs != "wgs84":  # edits are made in WGS-84; shifted tiles would misplace them
+        basemap = offered["none"]
+    shell = mapshell.editor(kind, basemap)
+    config = dict(shell.config, data=url_for("api.layer", layer_id=layer_id), save=url_for("staff.save", layer_id=layer_id),
+                  context=url_for("api.layer", layer_id="districts"),
+                  version=_store().live_versions().get(layer_id, 0), districts=list(DISTRICT_NAMES))
+    return render_template("staff/edit.html", kind=kind, shell=shell, config=config)
+
+
+@bp.post("/layers/<layer_id>/edits")
+@login_required
+def save(layer_id: str):
+    """Save the edited layer (a whole FeatureCollection) through the same check, version and audit path."""
+    kind = _editable(layer_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("expected_version"), int):
+        return {"detail": "expected a JSON object with expected_version and collection"}, 400
+    layer = read_layer(json.dumps(body.get("collection")).encode(), kind, source="edits")
+    if not layer.report.ok:
+        return {"detail": "修改未保存 Not saved: fix these first", "problems": [p.to_dict() for p in layer.report.errors]}, 400
+    try:
+        version = _store().publish(layer, author=current_user.name, mode="replace", source="browser edit",
+                                   expected_version=body["expected_version"], message="edited in the browser")
+    except Conflict as exc:
+        return {"detail": str(exc)}, 409
+    current_app.extensions["catalog_checked"] = 0
+    return {"version": version.number, "added": version.added, "changed": version.changed,
+            "removed": version.removed, "unchanged": version.unchanged}
 
 
 @bp.get("/layers/<layer_id>/history")

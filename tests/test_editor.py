@@ -1,0 +1,107 @@
+"""Editing a layer in the browser (Leaflet.draw + the schema form), saved through check, version and audit."""
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from webmap import create_app
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def editor_page(browser, serve):
+    app = create_app({"TESTING": True, "BASEMAP": "none", "CATALOG_REFRESH_SECONDS": 0})
+    app.extensions["store"].create_user("ed", generate_password_hash(PASSWORD), "editor",
+                                        ["outdoor_dining_pilots"], actor="test")
+    server = serve(app)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(8000)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.goto(server.url + "/staff/login")
+    page.fill("input[name=name]", "ed")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(server.url + "/staff/layers/outdoor_dining_pilots/edit")
+    page.wait_for_selector("body[data-layers-loaded=true]")
+    yield page, app, errors
+    page.close()
+
+
+def live(app):
+    client = app.test_client()
+    return {f["id"]: f for f in client.get("/api/layers/outdoor_dining_pilots").get_json(force=True)["features"]}
+
+
+def save(page):
+    page.evaluate("() => document.body.removeAttribute('data-saved')")
+    page.click("#editor-save")
+    page.wait_for_selector("body[data-saved]")
+    return page.get_attribute("body", "data-saved"), page.inner_text("#editor-status")
+
+
+def test_draw_a_point_fill_the_form_and_save(editor_page):
+    page, app, errors = editor_page
+    page.click(".leaflet-draw-draw-marker")
+    box = page.locator(".folium-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4)
+    page.fill("#editor-form input[name=name]", "新画的外摆点")
+    page.select_option("#editor-form select[name=district]", "市南区")
+    page.select_option("#editor-form select[name=source]", "survey")
+    page.fill("#editor-form input[name=opening_hours]", "Sa,Su 10:00-21:00")
+    status, text = save(page)
+    assert status == "200" and "version 2" in text and "+1 ~0 −0" in text
+    new = [f for f in live(app).values() if f["properties"]["name"] == "新画的外摆点"]
+    assert len(new) == 1 and new[0]["properties"]["opening_hours"] == "Sa,Su 10:00-21:00"
+    lon, lat = new[0]["geometry"]["coordinates"]
+    assert 119 < lon < 122 and 35 < lat < 38
+    assert app.extensions["store"].audit_log("outdoor_dining_pilots")[-1]["actor"] == "ed"
+    assert errors == []
+
+
+def test_change_a_property_and_delete_a_feature(editor_page):
+    page, app, errors = editor_page
+    page.evaluate("""() => { const g = window.SceneEditor.group;
+        g.eachLayer(l => { if (l.feature.id === 'od-licun') window.SceneEditor.select(l); }); }""")
+    page.fill("#editor-form input[name=capacity]", "42")
+    status, text = save(page)
+    assert status == "200" and "~1" in text
+    assert live(app)["od-licun"]["properties"]["capacity"] == 42
+    # delete with Leaflet.draw's delete tool: pick the feature, confirm with the toolbar's Save
+    page.evaluate("""() => { const g = window.SceneEditor.group;
+        g.eachLayer(l => { if (l.feature.id === 'od-jimo-old-town') l._map.setView(l.getLatLng(), 15); }); }""")
+    page.click(".leaflet-draw-edit-remove")
+    page.evaluate("""() => { const g = window.SceneEditor.group;
+        g.eachLayer(l => { if (l.feature.id === 'od-jimo-old-town') l.fire('click'); }); }""")
+    page.click(".leaflet-draw-actions a[title='Save changes']")
+    status, text = save(page)
+    assert status == "200" and "−1" in text
+    assert "od-jimo-old-town" not in live(app) and "od-licun" in live(app)
+    assert errors == []
+
+
+def test_invalid_edits_are_refused_with_the_problems_and_nothing_changes(editor_page):
+    page, app, errors = editor_page
+    page.evaluate("""() => { const g = window.SceneEditor.group;
+        g.eachLayer(l => { if (l.feature.id === 'od-licun') window.SceneEditor.select(l); }); }""")
+    page.fill("#editor-form input[name=name]", "")
+    page.fill("#editor-form input[name=opening_hours]", "whenever")
+    status, text = save(page)
+    assert status == "400" and "Not saved" in text
+    problems = page.inner_text("#editor-problems")
+    assert "od-licun" in problems and "'name'" in problems and "opening_hours" in problems
+    assert app.extensions["store"].live_versions()["outdoor_dining_pilots"] == 1
+
+
+def test_a_stale_editor_gets_409(editor_page):
+    page, app, errors = editor_page
+    from layers.registry import get
+
+    store = app.extensions["store"]
+    layer = store.load(get("outdoor_dining_pilots"))
+    layer.properties[0] = dict(layer.properties[0], capacity=7)
+    store.publish(layer, author="someone-else")  # published while the page was open
+    status, text = save(page)
+    assert status == "409" and "version 2, not 1" in text
+    assert live(app)["od-pichaiyuan-cafe"]["properties"]["capacity"] == 7

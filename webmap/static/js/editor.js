@@ -1,0 +1,150 @@
+/* Layer editor: Leaflet.draw (folium's Draw plugin) draws, moves and deletes; a form generated from the
+ * layer's schema edits properties; Save sends the whole layer to the server, which checks it and publishes
+ * it as a new version (or answers with the problems, or 409 when someone else published first).
+ * Property text only ever goes through textContent and input values. */
+(function () {
+  'use strict';
+  var config = JSON.parse(document.getElementById('editor-config').textContent);
+  var map = window[config.map];
+  var group = window[config.group];
+  var kind = config.kind;
+  var form = document.getElementById('editor-form');
+  var statusBox = document.getElementById('editor-status');
+  var problemList = document.getElementById('editor-problems');
+  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute('content');
+  var version = config.version;
+  var selected = null;
+  var counter = 0;
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function styleFor(props) {
+    var style = Object.assign({}, kind.style);
+    kind.rules.forEach(function (rule) { if (props[rule.prop] === rule.value) { Object.assign(style, rule.style); } });
+    return style;
+  }
+
+  function parse(field, input) {
+    if (field.type === 'boolean') { return input.checked; }
+    var text = input.value.trim();
+    if (text === '') { return null; }
+    if (field.type === 'integer' || field.type === 'year') { return /^-?\d+$/.test(text) ? parseInt(text, 10) : text; }
+    if (field.type === 'number') { return isNaN(Number(text)) ? text : Number(text); }
+    return text;
+  }
+
+  function inputFor(field, value) {
+    var input;
+    var choices = field.type === 'district' ? config.districts.map(function (d) { return [d, d]; })
+      : Object.keys(field.choices || {}).map(function (c) { return [c, field.choices[c].join(' · ')]; });
+    if (choices.length) {
+      input = el('select');
+      input.appendChild(el('option', null, '—'));
+      input.firstChild.value = '';
+      choices.forEach(function (pair) {
+        var option = el('option', null, pair[1]);
+        option.value = pair[0];
+        input.appendChild(option);
+      });
+      input.value = value === undefined || value === null ? '' : String(value);
+    } else if (field.type === 'boolean') {
+      input = el('input');
+      input.type = 'checkbox';
+      input.checked = value === true;
+    } else {
+      input = el('input');
+      input.type = ['integer', 'year', 'number'].indexOf(field.type) >= 0 ? 'number' : 'text';
+      if (field.type === 'number') { input.step = 'any'; }
+      if (field.type === 'opening_hours') { input.placeholder = 'Mo-Su 10:00-22:00'; }
+      input.value = value === undefined || value === null ? '' : String(value);
+    }
+    input.name = field.name;
+    return input;
+  }
+
+  function select(layer) {
+    selected = layer;
+    var props = layer.feature.properties;
+    form.textContent = '';
+    form.appendChild(el('h2', null, '要素 Feature ' + layer.feature.id));
+    kind.fields.forEach(function (field) {
+      var label = el('label', null, field.zh + ' ' + field.en + (field.required ? ' *' : ''));
+      var input = inputFor(field, props[field.name]);
+      input.addEventListener(input.type === 'checkbox' ? 'change' : 'input', function () {
+        var value = parse(field, input);
+        if (value === null || value === false && !(field.name in props)) { delete props[field.name]; } else { props[field.name] = value; }
+        if (layer.setStyle) { layer.setStyle(styleFor(props)); }
+      });
+      label.appendChild(input);
+      form.appendChild(label);
+    });
+    form.hidden = false;
+  }
+
+  function prepare(layer, feature) {
+    layer.feature = { type: 'Feature', id: feature.id, properties: Object.assign({}, feature.properties || {}) };
+    layer.on('click', function () { select(layer); });
+    if (layer.setStyle) { layer.setStyle(styleFor(layer.feature.properties)); }
+  }
+
+  map.on(L.Draw.Event.CREATED, function (e) {
+    counter += 1;
+    prepare(e.layer, { id: kind.id + '-new-' + Date.now().toString(36) + '-' + counter, properties: {} });
+    select(e.layer);
+  });
+  map.on(L.Draw.Event.DELETED, function (e) {
+    e.layers.eachLayer(function (layer) { if (layer === selected) { selected = null; form.hidden = true; } });
+  });
+
+  function save() {
+    var features = group.getLayers().map(function (layer) {
+      return { type: 'Feature', id: layer.feature.id, properties: layer.feature.properties,
+               geometry: layer.toGeoJSON(7).geometry };
+    });
+    statusBox.textContent = '保存中… Saving…';
+    problemList.textContent = '';
+    return fetch(config.save, {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf },
+      body: JSON.stringify({ expected_version: version, collection: { type: 'FeatureCollection', features: features } })
+    }).then(function (response) {
+      return response.json().then(function (body) { return { status: response.status, body: body }; });
+    }).then(function (answer) {
+      var body = answer.body;
+      if (answer.status === 200) {
+        version = body.version;
+        statusBox.textContent = body.unchanged ? '没有改动 Nothing changed (version ' + version + ')'
+          : '已保存为第 ' + version + ' 版 Saved as version ' + version +
+            ' (+' + body.added + ' ~' + body.changed + ' −' + body.removed + ')';
+      } else {
+        statusBox.textContent = (answer.status === 409 ? '冲突 Conflict: ' : '') + body.detail;
+        (body.problems || []).forEach(function (problem) {
+          var id = features[problem.index] ? features[problem.index].id : problem.feature_id;
+          problemList.appendChild(el('li', null, (id !== undefined && id !== null ? id + ': ' : '') + problem.message));
+        });
+      }
+      document.body.setAttribute('data-saved', String(answer.status));
+    });
+  }
+
+  document.getElementById('editor-save').addEventListener('click', save);
+  // the district outlines, for orientation only: not editable, not clickable
+  map.createPane('context').style.zIndex = '350';
+  fetch(config.context).then(function (response) { return response.json(); }).then(function (data) {
+    L.geoJSON(data, { pane: 'context', interactive: false,
+                      style: { color: '#5b6770', weight: 1, fillColor: '#f4f1ea', fillOpacity: 1, dashArray: '4 3' } })
+      .addTo(map);
+  });
+  fetch(config.data).then(function (response) { return response.json(); }).then(function (data) {
+    L.geoJSON(data, { pointToLayer: function (feature, latlng) { return L.marker(latlng); } })
+      .eachLayer(function (layer) { prepare(layer, layer.feature); group.addLayer(layer); });
+    if (group.getLayers().length) { map.fitBounds(group.getBounds(), { maxZoom: 15 }); }
+    document.body.setAttribute('data-layers-loaded', 'true');
+  });
+  window.SceneEditor = { group: group, select: select, save: save };
+}());
