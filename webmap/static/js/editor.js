@@ -15,18 +15,10 @@
   var version = config.version;
   var selected = null;
   var counter = 0;
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
+  var el = window.SceneCommon.el;
 
   function styleFor(props) {
-    var style = Object.assign({}, kind.style);
-    kind.rules.forEach(function (rule) { if (props[rule.prop] === rule.value) { Object.assign(style, rule.style); } });
-    return style;
+    return window.SceneCommon.styleFor(kind, props);
   }
 
   function parse(field, input) {

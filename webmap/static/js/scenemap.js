@@ -7,28 +7,14 @@
   var searchGroup = window[config.search];
   var statusBox = document.getElementById('scenemap-status');
   var overlays = {};
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
+  var el = window.SceneCommon.el;
+  var matchingRules = window.SceneCommon.matchingRules;
+  var styleFor = window.SceneCommon.styleFor;
 
   function fieldsOf(kind) {
     var byName = {};
     kind.fields.forEach(function (f) { byName[f.name] = f; });
     return byName;
-  }
-
-  function matchingRules(kind, props) {
-    return kind.rules.filter(function (rule) { return props[rule.prop] === rule.value; });
-  }
-
-  function styleFor(kind, props) {
-    var style = Object.assign({}, kind.style);
-    matchingRules(kind, props).forEach(function (rule) { Object.assign(style, rule.style); });
-    return style;
   }
 
   function display(field, value) {
