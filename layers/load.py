@@ -202,8 +202,8 @@ def _read(data: bytes, kind, report: Report, encoding: str, crs: str, repair: bo
         return Layer(kind=kind, report=report)
     doc = jsontext.parse_json(data, report, encoding)
     passed = rfc7946.check(doc, report) if doc is not jsontext.REFUSED else None
-    if passed is None:
-        return Layer(kind=kind, report=report)
+    if passed is None or any(p.index is None and p.severity == "error" for p in report.problems):
+        return Layer(kind=kind, report=report)  # the file as a whole is refused (its root is wrong)
     if kind is not None and doc.get("type") not in ("FeatureCollection", "Feature"):
         report.add(f"a layer file must be a FeatureCollection; this one is a bare {doc.get('type')} geometry "
                    "with no properties")

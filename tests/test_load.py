@@ -195,3 +195,10 @@ def test_feature_numbers_stay_true_when_earlier_features_are_refused():
     assert layer.ids == ["ok"]
     assert [(r["index"], r["id"]) for r in layer.refused] == [(0, "x"), (2, "s")]
     assert all(r["reasons"] and r["raw"] for r in layer.refused)
+
+
+def test_an_error_in_the_collection_itself_refuses_the_whole_file():
+    doc = json.loads(feature_collection([point("a", 120.38, 36.07)]))
+    doc["crs"] = {"type": "name", "properties": {"name": "EPSG:3857"}}
+    layer, errs = errors_of(json.dumps(doc))
+    assert "legacy 'crs' member" in errs and len(layer) == 0
