@@ -150,3 +150,9 @@ def test_the_corpus_through_the_upload_path_never_5xx(app, path):
     assert response.status_code == 200
     assert "拒绝 refused" in response.get_data(as_text=True) or "没有可发布的要素" in response.get_data(as_text=True)
     assert app.extensions["store"].live_versions()["night_economy_zones"] == 1
+
+
+def test_an_upload_named_like_our_own_files_is_harmless(app):
+    client = login(app.test_client(), "admin")
+    page = upload(client, "hq_clusters", b'{"type": "FeatureCollection", "features": []}', filename="meta.json")
+    assert page.status_code == 200

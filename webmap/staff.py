@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import uuid
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from werkzeug.utils import secure_filename
 
 from layers.area import DISTRICT_NAMES
 from layers.load import read_layer
@@ -38,6 +38,16 @@ def _editable(layer_id: str):
 
 def _uploads() -> Path:
     return Path(current_app.instance_path) / "uploads"
+
+
+def _forget_old_uploads(max_age_s: float = 24 * 3600) -> None:
+    """Uploads previewed but never published are dropped after a day."""
+    if not _uploads().exists():
+        return
+    now = time.time()
+    for folder in _uploads().iterdir():
+        if folder.is_dir() and now - folder.stat().st_mtime > max_age_s:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _options(source) -> dict:
@@ -68,11 +78,11 @@ def upload(layer_id: str):
     file = request.files.get("file")
     if file is None or not file.filename:
         abort(400, "请选择文件 Choose a file to upload")
-    suffix = Path(file.filename).suffix.lower()
+    _forget_old_uploads()
     token = uuid.uuid4().hex
     folder = _uploads() / token
     folder.mkdir(parents=True)
-    path = folder / (secure_filename(file.filename) if secure_filename(file.filename).endswith(suffix) else f"upload{suffix}")
+    path = folder / f"upload{Path(file.filename).suffix.lower()}"  # the user's name is kept in meta.json only
     file.save(path)
     (folder / "meta.json").write_text(json.dumps({"layer": layer_id, "options": options, "name": file.filename,
                                                   "user": current_user.name}), "utf-8")
@@ -103,7 +113,7 @@ def publish(layer_id: str):
     meta = json.loads((folder / "meta.json").read_text("utf-8"))
     if meta["layer"] != layer_id or meta["user"] != current_user.name:
         abort(403, "这不是你的上传 This upload is not yours")
-    path = next(p for p in folder.iterdir() if p.name != "meta.json")
+    path = next(p for p in folder.iterdir() if p.name.startswith("upload"))
     layer = _read(kind, path, meta["options"], meta["name"])
     if not len(layer):
         abort(400, "没有可发布的要素 No feature was accepted; nothing to publish")
