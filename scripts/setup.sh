@@ -13,6 +13,8 @@ command -v "$PY" >/dev/null || apt_needed+=(python3)
 command -v npm >/dev/null || apt_needed+=(npm)
 if [ "$purpose" = test ]; then
   command -v chromium >/dev/null || apt_needed+=(chromium)
+  # the store's tests also run on a real PostgreSQL (a throwaway cluster, as the postgres user)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_needed+=(postgresql)
 fi
 if [ ${#apt_needed[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

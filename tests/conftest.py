@@ -114,6 +114,16 @@ def serve():
 
 
 @pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster for the session (see tests/postgres.py)."""
+    from .postgres import Cluster
+
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 

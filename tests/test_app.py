@@ -141,3 +141,13 @@ def test_an_unexpected_error_is_a_friendly_500_not_a_traceback(app, monkeypatch)
     assert page.status_code == 500
     text = page.get_data(as_text=True)
     assert "secret internals" not in text and "Traceback" not in text and "返回地图" in text
+
+
+def test_the_app_runs_on_postgresql_through_database_url(postgres, data_copy):
+    url = postgres.new_database()
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "DATA_DIR": str(data_copy)})
+    assert app.extensions["store"].engine.dialect.name == "postgresql"
+    layers = {item["id"]: item["count"] for item in app.test_client().get("/api/layers").get_json()["layers"]}
+    assert layers["outdoor_dining_pilots"] == 13 and layers["districts"] == 10
+    again = create_app({"TESTING": True, "DATABASE_URL": url, "DATA_DIR": "/nonexistent"})  # seeded once only
+    assert again.extensions["catalog"].get("hq_clusters").count == 3

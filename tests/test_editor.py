@@ -105,3 +105,28 @@ def test_a_stale_editor_gets_409(editor_page):
     status, text = save(page)
     assert status == "409" and "version 2, not 1" in text
     assert live(app)["od-pichaiyuan-cafe"]["properties"]["capacity"] == 7
+
+
+def test_move_a_feature_by_dragging_it(editor_page):
+    page, app, errors = editor_page
+    before = live(app)["od-licun"]["geometry"]["coordinates"]
+    page.evaluate("""() => { const g = window.SceneEditor.group;
+        g.eachLayer(l => { if (l.feature.id === 'od-licun') l._map.setView(l.getLatLng(), 16, {animate: false}); }); }""")
+    page.click(".leaflet-draw-edit-edit")
+    box = page.evaluate("""() => { let r = null; window.SceneEditor.group.eachLayer(l => {
+        if (l.feature.id === 'od-licun') { const b = l._icon.getBoundingClientRect();
+            r = {x: b.x + b.width / 2, y: b.y + b.height - 4}; } }); return r; }""")
+    page.mouse.move(box["x"], box["y"])
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(box["x"] + 8 * step, box["y"] + 4 * step)
+    page.mouse.up()
+    page.click(".leaflet-draw-actions a[title='Save changes']")
+    dropped = page.evaluate("""() => { let p = null; window.SceneEditor.group.eachLayer(l => {
+        if (l.feature.id === 'od-licun') p = [l.getLatLng().lng, l.getLatLng().lat]; }); return p; }""")
+    status, text = save(page)
+    assert status == "200" and "~1" in text
+    after = live(app)["od-licun"]["geometry"]["coordinates"]
+    assert after[0] > before[0] and after[1] < before[1]  # dragged right and down: east and south
+    assert after == pytest.approx(dropped, abs=1e-6)  # saved where it was dropped
+    assert errors == []

@@ -11,11 +11,15 @@ from .conftest import DATA, feature_collection, point
 DINING = get("outdoor_dining_pilots")
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path}/store.sqlite")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """The same tests on the embedded default and on a real PostgreSQL (DATABASE_URL's other road)."""
+    url = f"sqlite:///{tmp_path}/store.sqlite" if request.param == "sqlite" else \
+        request.getfixturevalue("postgres").new_database()
+    s = Store(url)
     s.upgrade()
-    return s
+    yield s
+    s.engine.dispose()
 
 
 def layer_of(features, kind=DINING):
