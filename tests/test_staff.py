@@ -15,8 +15,9 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def app():
-    app = create_app({"TESTING": True, "BASEMAP": "none", "LOGIN_RATE_LIMIT": "5 per minute"})
+def app(tmp_path):
+    app = create_app({"TESTING": True, "BASEMAP": "none", "LOGIN_RATE_LIMIT": "5 per minute",
+                      "UPLOAD_DIR": str(tmp_path / "uploads")})
     store = app.extensions["store"]
     store.create_user("admin", generate_password_hash(PASSWORD), "admin", [], actor="test")
     store.create_user("ed", generate_password_hash(PASSWORD), "editor", ["outdoor_dining_pilots"], actor="test")

@@ -30,6 +30,7 @@ DEFAULTS = {
     "SECURE_COOKIES": True,
     "LOGIN_RATE_LIMIT": "5 per minute",
     "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
+    "UPLOAD_DIR": "",
 }
 
 

@@ -37,7 +37,7 @@ def _editable(layer_id: str):
 
 
 def _uploads() -> Path:
-    return Path(current_app.instance_path) / "uploads"
+    return Path(current_app.config["UPLOAD_DIR"] or Path(current_app.instance_path) / "uploads")
 
 
 def _forget_old_uploads(max_age_s: float = 24 * 3600) -> None:
