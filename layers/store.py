@@ -332,6 +332,11 @@ class Store:
             row = conn.execute(select(users_t).where(users_t.c.name == name)).mappings().first()
         return dict(row, layers=json.loads(row["layers"])) if row else None
 
+    def users(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(users_t).order_by(users_t.c.name)).mappings().all()
+        return [dict(r, layers=json.loads(r["layers"])) for r in rows]
+
     def user_by_id(self, user_id: int) -> dict | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(users_t).where(users_t.c.id == user_id)).mappings().first()

@@ -157,3 +157,21 @@ def test_an_upload_named_like_our_own_files_is_harmless(app):
     client = login(app.test_client(), "admin")
     page = upload(client, "hq_clusters", b'{"type": "FeatureCollection", "features": []}', filename="meta.json")
     assert page.status_code == 200
+
+
+def test_admins_create_accounts_editors_cannot(app):
+    admin = login(app.test_client(), "admin")
+    data = {"csrf_token": token(admin, "/staff/users"), "name": "newbie", "password": "long enough pw",
+            "role": "editor", "layers": ["hq_clusters", "pedestrian_streets"]}
+    assert admin.post("/staff/users", data=data).status_code == 302
+    user = app.extensions["store"].user("newbie")
+    assert user["role"] == "editor" and user["layers"] == ["hq_clusters", "pedestrian_streets"]
+    assert user["password_hash"].startswith("scrypt:")
+    newbie = app.test_client()
+    assert newbie.post("/staff/login", data={"name": "newbie", "password": "long enough pw",
+                                             "csrf_token": token(newbie, "/staff/login")}).status_code == 302
+    assert newbie.get("/staff/layers/hq_clusters/import").status_code == 200
+    editor = login(app.test_client(), "ed")
+    assert editor.get("/staff/users").status_code == 403
+    short = dict(data, name="other", password="short", csrf_token=token(admin, "/staff/users"))
+    assert admin.post("/staff/users", data=short).status_code == 200 and app.extensions["store"].user("other") is None

@@ -11,6 +11,11 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.security import generate_password_hash
+from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Regexp
 
 from layers.area import DISTRICT_NAMES
 from layers.load import read_layer
@@ -207,3 +212,29 @@ def quarantine(layer_id: str, import_id: int):
     response = Response(body, mimetype="application/geo+json")
     response.headers["Content-Disposition"] = f'attachment; filename="quarantine-{layer_id}-{import_id}.geojson"'
     return response
+
+
+class UserForm(FlaskForm):
+    name = StringField("用户名 User name", validators=[DataRequired(), Length(max=64), Regexp(r"^[\w.@-]+$")])
+    password = PasswordField("密码 Password (10+)", validators=[DataRequired(), Length(min=10, max=256)])
+    role = SelectField("角色 Role", choices=[SelectChoice("editor", "editor 编辑"), SelectChoice("admin", "admin 管理员")])
+    layers = SelectMultipleField("可编辑图层 Layers (editors)",
+                                 choices=[SelectChoice(k.id, f"{k.zh} {k.en}") for k in KINDS])
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@login_required
+def users():
+    """Admins list and create staff accounts."""
+    if current_user.role != "admin":
+        abort(403, "只有管理员可以管理账户 Only admins manage accounts")
+    form = UserForm()
+    if form.validate_on_submit():
+        if _store().user(form.name.data):
+            flash(f"用户 {form.name.data} 已存在 A user named {form.name.data} exists already")
+        else:
+            _store().create_user(form.name.data, generate_password_hash(form.password.data), form.role.data,
+                                 form.layers.data if form.role.data == "editor" else [], actor=current_user.name)
+            flash(f"已创建 Created {form.role.data} {form.name.data}")
+            return redirect(url_for("staff.users"))
+    return render_template("staff/users.html", form=form, users=_store().users())
