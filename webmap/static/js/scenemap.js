@@ -159,7 +159,8 @@
         option.value = pair[0];
         select.appendChild(option);
       });
-      var button = el('button', null, '下载当前视图 Download view');
+      var button = el('button', null, '下载视图 ');
+      button.appendChild(el('span', 'en', 'Download view'));
       button.type = 'submit';
       box.appendChild(select);
       box.appendChild(button);
