@@ -118,6 +118,17 @@ def _flatten(geoms: np.ndarray, report: Report) -> np.ndarray:
     return out
 
 
+def _single_parts(geoms: np.ndarray) -> np.ndarray:
+    """A multi-geometry of one part is stored as that part: Shapefile and KML cannot tell them apart, and
+    the same feature must compare equal whichever format it came back in."""
+    single = np.isin(shapely.get_type_id(geoms), (4, 5, 6)) & (shapely.get_num_geometries(geoms) == 1)
+    if not single.any():
+        return geoms
+    out = geoms.copy()
+    out[single] = shapely.get_geometry(geoms[single], 0)
+    return out
+
+
 def check_features(features: list[dict], report: Report, kind: LayerKind | None = None, *,
                    crs: str = "wgs84", repair: bool = False, indexes: list | None = None) -> Layer:
     """Normalize and check RFC-valid features for ``kind`` (or just as GeoJSON when kind is None).
@@ -129,7 +140,7 @@ def check_features(features: list[dict], report: Report, kind: LayerKind | None 
     if crs != "wgs84":
         present = np.array([g is not None for g in geoms], dtype=bool)
         geoms[present] = coords.transform_geometries(geoms[present], lambda x, y: coords.to_wgs84(crs, x, y))
-    geoms = _flatten(geoms, report)
+    geoms = _single_parts(_flatten(geoms, report))
     facts = _GeometryFacts(geoms)
     layer = Layer(kind=kind, report=report)
     seen: dict = {}
