@@ -7,8 +7,6 @@ from pathlib import Path
 
 from flask import Flask
 
-from layers import export
-
 from . import api, assets, auth, basemaps, cli, db, errors, ogc, pages, staff
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +56,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     app.extensions["basemaps"] = offered
     app.extensions["map_shells"] = {}
-    app.extensions["export_formats"] = export.FORMATS
 
     for module in (pages, api, ogc, assets, staff):
         app.register_blueprint(module.bp)

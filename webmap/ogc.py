@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import numpy as np
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 
-from layers import query
+from layers import export, query
 from layers.area import BOUNDS
 
 from . import mapshell, openapi
@@ -72,7 +72,7 @@ def collection_doc(live) -> dict:
             link("ogc.queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json",
                  "Queryables", collection_id=cid),
             *[link("api.download", "enclosure", fmt.mimetype, f"Download: {fmt.title}", layer_id=cid, format=name)
-              for name, fmt in current_app.extensions["export_formats"].items()],
+              for name, fmt in export.FORMATS.items()],
         ],
     }
 
