@@ -151,3 +151,14 @@ def test_the_app_runs_on_postgresql_through_database_url(postgres, data_copy):
     assert layers["outdoor_dining_pilots"] == 13 and layers["districts"] == 10
     again = create_app({"TESTING": True, "DATABASE_URL": url, "DATA_DIR": "/nonexistent"})  # seeded once only
     assert again.extensions["catalog"].get("hq_clusters").count == 3
+
+
+def test_outside_tests_a_secret_key_is_made_once_and_kept(tmp_path, monkeypatch):
+    import webmap
+
+    class FakeApp:
+        instance_path = str(tmp_path / "instance")
+
+    first = webmap._instance_secret(FakeApp)
+    assert len(first) == 64 and webmap._instance_secret(FakeApp) == first
+    assert oct((tmp_path / "instance" / "secret_key").stat().st_mode & 0o777) == "0o600"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 from pathlib import Path
 
 from flask import Flask
@@ -32,6 +34,19 @@ DEFAULTS = {
 }
 
 
+def _instance_secret(app: Flask) -> str:
+    """A random key made once and kept in instance/secret_key (mode 600), so sessions are signed with a
+    secret nobody else has and survive restarts. Several servers behind one database need the same key:
+    give it to them as SCENEMAP_SECRET_KEY."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the app. Settings: DEFAULTS, then instance/config.py, then SCENEMAP_* environment variables
     (e.g. SCENEMAP_BASEMAP=none), then ``test_config``. The layers live in the store (DATABASE_URL; by
@@ -46,6 +61,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     else:
         app.config.from_mapping(test_config)
 
+    if app.config["SECRET_KEY"] == "dev" and not app.testing:
+        app.config["SECRET_KEY"] = _instance_secret(app)
     offered = basemaps.from_config(app.config)
     if app.config["BASEMAP"] not in offered:
         raise SystemExit(f"BASEMAP={app.config['BASEMAP']!r} is not one of: {', '.join(offered)}")
