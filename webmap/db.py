@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from pathlib import Path
 
 from flask import current_app
 
@@ -28,6 +29,8 @@ def open_store(app) -> Store:
         os.makedirs(app.instance_path, exist_ok=True)
     store = Store(url)
     store.upgrade()
+    if url.startswith("sqlite:///") and Path(url[len("sqlite:///"):]).exists():
+        os.chmod(url[len("sqlite:///"):], 0o600)  # it holds the staff's password hashes
     if store.is_empty():
         try:
             layers = Catalog.read_directory(app.config["DATA_DIR"])
