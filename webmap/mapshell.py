@@ -63,6 +63,20 @@ class MapShell:
     config: dict
 
 
+def _add_tiles(fmap, basemap: Basemap) -> None:
+    if basemap.url:
+        folium.TileLayer(basemap.url, attr=basemap.attribution, name=f"{basemap.zh} {basemap.en}",
+                         max_zoom=basemap.max_zoom, subdomains=basemap.subdomains, control=False).add_to(fmap)
+
+
+def _render(fmap, config: dict) -> MapShell:
+    """Point the map's assets at our own copies, render it once, and keep the parts our templates place."""
+    assets.localize(fmap)
+    root = fmap.get_root()
+    root.render()
+    return MapShell(root.header.render(), root.html.render(), root.script.render(), config)
+
+
 def label(kind) -> str:
     return f"{kind.zh} {kind.en}"
 
@@ -72,9 +86,7 @@ def build(basemap: Basemap) -> MapShell:
     fmap = folium.Map(location=area.CENTER, zoom_start=area.ZOOM, tiles=None, control_scale=True, maxZoom=basemap.max_zoom,
                       min_zoom=7, max_bounds=True, min_lat=area.BOUNDS[1] - 1, max_lat=area.BOUNDS[3] + 1,
                       min_lon=area.BOUNDS[0] - 1, max_lon=area.BOUNDS[2] + 1)
-    if basemap.url:
-        folium.TileLayer(basemap.url, attr=basemap.attribution, name=f"{basemap.zh} {basemap.en}",
-                         max_zoom=basemap.max_zoom, subdomains=basemap.subdomains, control=False).add_to(fmap)
+    _add_tiles(fmap, basemap)
     groups = {}
     for kind in KINDS:
         if kind.is_point_layer:
@@ -91,9 +103,6 @@ def build(basemap: Basemap) -> MapShell:
     LocateControl(position="topleft", strings={"title": "显示我的位置 Show my location"},
                   flyTo=True, showPopup=False).add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-    assets.localize(fmap)
-    root = fmap.get_root()
-    root.render()
     config = {
         "map": fmap.get_name(), "search": searchable.get_name(),
         "basemap": {"id": basemap.id, "crs": basemap.crs, "tiles": bool(basemap.url)},
@@ -103,7 +112,7 @@ def build(basemap: Basemap) -> MapShell:
                         url=url_for("api.layer", layer_id=kind.id, crs=None if basemap.crs == "wgs84" else basemap.crs))
                    for kind in KINDS],
     }
-    return MapShell(root.header.render(), root.html.render(), root.script.render(), config)
+    return _render(fmap, config)
 
 
 def preview(kind, geoms) -> MapShell:
@@ -118,10 +127,7 @@ def preview(kind, geoms) -> MapShell:
                        marker=folium.CircleMarker(radius=style.get("radius", 6))).add_to(fmap)
         minx, miny, maxx, maxy = shapely.total_bounds(geoms).tolist()
         fmap.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=16)
-    assets.localize(fmap)
-    root = fmap.get_root()
-    root.render()
-    return MapShell(root.header.render(), root.html.render(), root.script.render(), {})
+    return _render(fmap, {})
 
 
 _DRAW_TOOLS = {"Point": {"marker": True}, "LineString": {"polyline": True},
@@ -133,9 +139,7 @@ def editor(kind, basemap: Basemap) -> MapShell:
     static/js/editor.js fills with the layer's features and saves from."""
     fmap = folium.Map(location=area.CENTER, zoom_start=area.ZOOM, tiles=None, control_scale=True,
                       maxZoom=basemap.max_zoom)
-    if basemap.url:
-        folium.TileLayer(basemap.url, attr=basemap.attribution, max_zoom=basemap.max_zoom,
-                         subdomains=basemap.subdomains, control=False).add_to(fmap)
+    _add_tiles(fmap, basemap)
     editable = folium.FeatureGroup(name=label(kind), control=False).add_to(fmap)
     tools = {"polyline": False, "polygon": False, "rectangle": False, "circle": False, "marker": False,
              "circlemarker": False}
@@ -143,8 +147,4 @@ def editor(kind, basemap: Basemap) -> MapShell:
         tools.update(_DRAW_TOOLS.get(gtype.replace("Multi", ""), {}))
     Draw(feature_group=editable, draw_options=tools, edit_options={"poly": {"allowIntersection": False}},
          position="topleft").add_to(fmap)
-    assets.localize(fmap)
-    root = fmap.get_root()
-    root.render()
-    config = {"map": fmap.get_name(), "group": editable.get_name(), "kind": kind.to_public()}
-    return MapShell(root.header.render(), root.html.render(), root.script.render(), config)
+    return _render(fmap, {"map": fmap.get_name(), "group": editable.get_name(), "kind": kind.to_public()})
