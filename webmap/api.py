@@ -61,10 +61,7 @@ def download(layer_id: str):
         abort(404, f"no layer {layer_id!r}")
     live = _catalog().get(layer_id)
     fmt = _format()
-    try:
-        q = query.parse(live.kind, request.args.to_dict(flat=False), paging=False, other=("format",))
-    except query.QueryError as exc:
-        abort(400, str(exc))
+    q = query.parse(live.kind, request.args.to_dict(flat=False), paging=False, other=("format",))
     selected = live.index.select(q.bbox, q.filters)
     positions = np.arange(live.count) if selected is None else selected
     return _attachment(*export.export([(live.kind, live.layer, positions)], fmt, f"qingdao-{layer_id}"))
@@ -80,10 +77,7 @@ def download_view():
     ids = [i for i in request.args.get("layers", "").split(",") if i]
     if not ids or any(i not in _catalog() for i in ids):
         abort(400, f"layers must list layer ids separated by commas, from: {', '.join(l.kind.id for l in _catalog())}")
-    try:
-        bbox = query.parse_bbox(request.args["bbox"]) if "bbox" in request.args else None
-    except query.QueryError as exc:
-        abort(400, str(exc))
+    bbox = query.parse_bbox(request.args["bbox"]) if "bbox" in request.args else None
     selections = []
     for layer_id in dict.fromkeys(ids):
         live = _catalog().get(layer_id)

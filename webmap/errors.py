@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 from flask import current_app, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, RequestEntityTooLarge
+
+from layers.query import QueryError
 
 from .negotiate import prefers_html
 
@@ -30,6 +32,11 @@ def handle_http(exc: HTTPException):
     return _respond(exc.code or 500, exc.name, exc.description or "")
 
 
+def handle_query_error(exc: QueryError):
+    """A query parameter the domain refused (layers.query) is the client's mistake: 400, saying which."""
+    return _respond(400, BadRequest().name, str(exc))
+
+
 def handle_unexpected(exc: Exception):
     log.exception("unhandled error on %s", request.path)
     return _respond(500, InternalServerError.name, "服务器内部错误，已记录。 An internal error occurred and was logged.")
@@ -37,4 +44,5 @@ def handle_unexpected(exc: Exception):
 
 def init_app(app):
     app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(QueryError, handle_query_error)
     app.register_error_handler(Exception, handle_unexpected)

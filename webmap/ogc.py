@@ -121,10 +121,7 @@ def _query(live, params) -> query.FeatureQuery:
     for name in ("crs", "bbox-crs"):  # Part 2 parameters clients send; only CRS84 is offered
         if params.get(name, [CRS84]) != [CRS84]:
             abort(400, f"{name}={params[name][0]!r} is not offered; coordinates are CRS84 ({CRS84})")
-    try:
-        return query.parse(live.kind, params, other=("f", "crs", "bbox-crs"))
-    except query.QueryError as exc:
-        abort(400, str(exc))
+    return query.parse(live.kind, params, other=("f", "crs", "bbox-crs"))
 
 
 @bp.get("/collections/<collection_id>/items")
