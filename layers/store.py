@@ -73,7 +73,8 @@ users_t = Table("users", metadata,
                 Column("role", String(16), nullable=False),
                 Column("layers", Text, nullable=False, server_default="[]"),
                 Column("active", Boolean, nullable=False, server_default="1"),
-                Column("created_at", DateTime(timezone=True), nullable=False))
+                Column("created_at", DateTime(timezone=True), nullable=False),
+                Column("session_generation", Integer, nullable=False, server_default="0"))
 audit_t = Table("audit", metadata,
                 Column("id", Integer, primary_key=True, autoincrement=True),
                 Column("at", DateTime(timezone=True), nullable=False),
