@@ -1,31 +1,73 @@
 """Reading any supported file into a checked layer: GeoJSON through the strict path of :mod:`layers.load`;
 CSV with lon/lat columns, GeoPackage, zipped Shapefile and KML through GDAL (pyogrio).
 
+Uploads are hostile until checked. Each format is opened only by its own GDAL driver (:data:`FORMATS`; the
+process keeps no other driver and no network or archive file systems: :mod:`layers.gdalpolicy`), after its
+content has been checked to be that format: a CSV is text, a KML is XML with a ``kml`` root and no DTD or
+network links, a GeoPackage is an SQLite database whose feature tables are plain tables (no views, no foreign
+virtual tables, no triggers but the standard ones) with a bounded row count, and a zipped Shapefile is unpacked
+under fixed names into a private folder, so no path GDAL opens is ever formed from a file's content.
+
 Coordinates end up WGS-84 whatever they came in: GCJ-02 and BD-09 through :mod:`layers.coords`, any EPSG
-CRS (declared, or read from the file) through pyproj. Zip archives are checked before GDAL opens them.
+CRS (declared, or read from the file) through pyproj.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import shutil
+import sqlite3
+import tempfile
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyogrio
 import pyproj
 import shapely
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
 
-from . import coords
+from . import coords, gdalpolicy
 from .load import Layer, check_features, read_layer
 from .problems import Report
 from .schema import LayerKind
 
+gdalpolicy.apply()
+
 SUFFIXES = (".geojson", ".json", ".csv", ".gpkg", ".zip", ".kml")
 #: Limits for zipped uploads: total uncompressed size, compression ratio, number of members.
 ZIP_MAX_BYTES, ZIP_MAX_RATIO, ZIP_MAX_MEMBERS = 1 << 30, 200, 1000
+#: The most features one import may hold; counted before the features are read.
+MAX_FEATURES = 1_000_000
 _CSV_OPTIONS = {"X_POSSIBLE_NAMES": "lon,lng,longitude,x,经度", "Y_POSSIBLE_NAMES": "lat,latitude,y,纬度",
                 "KEEP_GEOM_COLUMNS": "NO", "AUTODETECT_TYPE": "YES"}
+
+
+@dataclass(frozen=True)
+class GdalFormat:
+    """A format read through GDAL: the one driver that may open it, and how its path is given to GDAL."""
+
+    title: str
+    driver: str
+    prefix: str = ""  # a driver prefix GDAL honours ("CSV:path" is opened by the CSV driver only)
+    open_options: dict = field(default_factory=dict)
+
+
+#: Declared suffix -> the only driver that opens it. Every driver named here is in gdalpolicy.DRIVERS.
+FORMATS = {
+    ".csv": GdalFormat("CSV", "CSV", "CSV:", _CSV_OPTIONS),
+    ".gpkg": GdalFormat("GeoPackage", "GPKG"),
+    ".zip": GdalFormat("Shapefile (zip)", "ESRI Shapefile"),
+    ".kml": GdalFormat("KML", "LIBKML"),
+}
+assert {f.driver for f in FORMATS.values()} <= gdalpolicy.DRIVERS
+
+
+class Refused(Exception):
+    """The file is not what its name says, or is not safe to open; the message is for the person who sent it."""
 
 
 def _refused(kind, source: str, message: str) -> Layer:
@@ -34,28 +76,171 @@ def _refused(kind, source: str, message: str) -> Layer:
     return Layer(kind=kind, report=report)
 
 
+#: The parts of a Shapefile taken from a zip, under these fixed names; anything else in the archive is ignored.
+_SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+_SHAPEFILE_MAGIC = (9994).to_bytes(4, "big")
+_WKT_START = re.compile(rb"\s*(PROJCS|GEOGCS|GEOCCS|COMPD_CS|PROJCRS|GEOGCRS|GEODCRS|BOUNDCRS|COMPOUNDCRS)\s*\[", re.I)
+
+
 def check_zip(path: Path) -> tuple[str | None, str | None]:
     """Return (the .shp inside, None), or (None, why the archive is refused)."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except zipfile.BadZipFile:
-        return None, "the file is not a readable zip archive (empty, truncated or not a zip)"
+        return None, "不是可读的 zip 压缩包 The file is not a readable zip archive (empty, truncated or not a zip)"
     if len(members) > ZIP_MAX_MEMBERS:
-        return None, f"the archive has {len(members)} members; at most {ZIP_MAX_MEMBERS}"
+        return None, f"压缩包内文件过多 The archive has {len(members)} members; at most {ZIP_MAX_MEMBERS}"
     total = sum(m.file_size for m in members)
     packed = max(1, sum(m.compress_size for m in members))
     if total > ZIP_MAX_BYTES or total / packed > ZIP_MAX_RATIO:
-        return None, (f"the archive unpacks to {total:,} bytes ({total / packed:.0f} times its size): refused as a "
-                      "possible zip bomb")
+        return None, (f"压缩包解压后过大，疑似压缩炸弹 The archive unpacks to {total:,} bytes ({total / packed:.0f} times "
+                      "its size): refused as a possible zip bomb")
     for m in members:
         name = m.filename
         if name.startswith(("/", "\\")) or ".." in Path(name.replace("\\", "/")).parts or ":" in name:
-            return None, f"the archive member {name!r} points outside the archive (zip slip): refused"
+            return None, f"压缩包内路径越界 The archive member {name!r} points outside the archive (zip slip): refused"
     shapefiles = [m.filename for m in members if m.filename.lower().endswith(".shp")]
     if len(shapefiles) != 1:
-        return None, f"a zipped Shapefile must hold exactly one .shp, this one holds {len(shapefiles)}"
+        return None, (f"压缩包内须恰好有一个 .shp 文件 A zipped Shapefile must hold exactly one .shp, this one holds "
+                      f"{len(shapefiles)}")
     return shapefiles[0], None
+
+
+def _unpack_shapefile(path: Path, folder: Path) -> Path:
+    """Copy the Shapefile's parts out of the zip into ``folder`` as layer.shp, layer.dbf… (names we choose,
+    never the archive's) and check that they are what they claim to be."""
+    shp, why = check_zip(path)
+    if why:
+        raise Refused(why)
+    stem = shp[:-4]
+    with zipfile.ZipFile(path) as archive:
+        by_name = {m.filename.lower(): m for m in archive.infolist()}
+        for part in _SHAPEFILE_PARTS:
+            member = by_name.get(stem.lower() + part)
+            if member is None:
+                continue
+            with archive.open(member) as src, open(folder / f"layer{part}", "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+    target = folder / "layer.shp"
+    if target.read_bytes()[:4] != _SHAPEFILE_MAGIC:
+        raise Refused("压缩包里的 .shp 不是 Shapefile The .shp in the archive is not a Shapefile (its header is wrong)")
+    prj = folder / "layer.prj"
+    if prj.exists() and prj.stat().st_size and not _WKT_START.match(prj.read_bytes()[:256]):
+        raise Refused("压缩包里的 .prj 不是坐标系定义 The .prj in the archive is not a WKT coordinate system definition")
+    return target
+
+
+def _check_text(path: Path, title: str) -> None:
+    """A CSV must be text: not XML (an OGR VRT, say), JSON, a database or an archive under another name."""
+    head = path.read_bytes()[:65536]
+    body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if b"\0" in head or body.startswith((b"<", b"{", b"[", b"SQLite format 3", b"PK\x03\x04")):
+        kind = ("XML" if body.startswith(b"<") else "JSON" if body.startswith((b"{", b"[")) else "binary data")
+        raise Refused(f"文件内容不是 {title} 文本 This file is named .csv but holds {kind}, not {title} text: refused")
+
+
+_KML_ROOTS = ("{http://www.opengis.net/kml/2.2}kml", "{http://earth.google.com/kml/2.0}kml",
+              "{http://earth.google.com/kml/2.1}kml", "{http://earth.google.com/kml/2.2}kml", "kml")
+#: KML elements that make a reader fetch another file or URL.
+_KML_LINKS = ("NetworkLink", "Link", "Url")
+
+
+def _check_kml(path: Path) -> None:
+    """A KML must be XML with a ``kml`` root, no DTD or entities (defusedxml refuses them) and nothing that
+    points at another file or URL."""
+    try:
+        root = None
+        for event, element in iterparse(str(path), events=("start", "end"), forbid_dtd=True):
+            if event == "end":
+                element.clear()  # only the tags matter here; a large KML is not kept in memory
+                continue
+            if root is None:
+                root = element.tag
+                if root not in _KML_ROOTS:
+                    raise Refused(f"文件内容不是 KML This file is named .kml but its XML root is not <kml>: refused")
+            if element.tag.rsplit("}", 1)[-1] in _KML_LINKS:
+                raise Refused("KML 中含有网络链接 The KML has a NetworkLink/Link to another file or URL: refused; "
+                              "export the placemarks themselves")
+    except (DefusedXmlException, SyntaxError) as exc:
+        raise Refused(f"KML 不是合规的 XML The KML is not plain well-formed XML ({type(exc).__name__}: "
+                      f"{str(exc)[:120]}); DTDs and entities are not accepted") from None
+
+
+_GPKG_IDS = {0x47504B47, 0x47503130, 0x47503131}  # "GPKG", "GP10", "GP11"
+#: Triggers GeoPackage writers (GDAL, QGIS, ArcGIS) create; they only run on writes. Any other is refused.
+_GPKG_TRIGGERS = re.compile(r"^(rtree_.+_(insert\d*|update\d*|delete)|gpkg_.+|trigger_(insert|delete)_feature_count_.+"
+                            r"|.+_(insert|update)_valid_.+|fgti_.+)$", re.I)
+
+
+def check_geopackage(path: Path, max_features: int | None = None) -> str:
+    """Look inside an uploaded GeoPackage with SQLite itself (read-only, immutable, untrusted schema) before
+    GDAL opens it; return the feature table to read, or raise :class:`Refused`.
+
+    Refused: other SQLite files, views (a recursive view made a 98 KB file take 3.2 GB), virtual tables other
+    than the R-tree index, triggers other than the standard ones, a feature table that is not a plain table,
+    and more than ``max_features`` rows (counted before anything is read)."""
+    max_features = MAX_FEATURES if max_features is None else max_features
+    with open(path, "rb") as fh:
+        header = fh.read(100)
+    if not header.startswith(b"SQLite format 3\0") or int.from_bytes(header[68:72], "big") not in _GPKG_IDS:
+        raise Refused("文件内容不是 GeoPackage This file is named .gpkg but is not a GeoPackage (SQLite with "
+                      "application_id GPKG): refused")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error as exc:  # pragma: no cover - the header was checked
+        raise Refused(f"无法读取 GeoPackage Cannot read the GeoPackage: {exc}") from None
+    try:
+        conn.execute("PRAGMA trusted_schema=OFF")
+        schema = conn.execute("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master").fetchall()
+        tables = {name for type_, name, _, _ in schema if type_ == "table"}
+        for type_, name, _, sql in schema:
+            if type_ == "view":
+                raise Refused(f"GeoPackage 含有视图 {name!r}，不予接受 The GeoPackage has a view ({name!r}): views are "
+                              "not accepted in uploads; save the data as a plain table (e.g. QGIS \"Save As\")")
+            if type_ == "trigger" and not _GPKG_TRIGGERS.match(name):
+                raise Refused(f"GeoPackage 含有非标准触发器 The GeoPackage has a trigger {name!r} that GeoPackage "
+                              "writers do not make: refused")
+            if type_ == "table" and re.match(r"\s*CREATE\s+VIRTUAL\s+TABLE", sql, re.I) and not re.search(
+                    r"\bUSING\s+rtree\s*\(", sql, re.I):
+                raise Refused(f"GeoPackage 含有虚拟表 The GeoPackage has a virtual table {name!r}: refused")
+        if "gpkg_contents" not in tables:
+            raise Refused("GeoPackage 缺少 gpkg_contents 表 The GeoPackage has no gpkg_contents table: not a GeoPackage")
+        features = [r[0] for r in conn.execute(
+            "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name")]
+        if not features:
+            raise Refused("GeoPackage 中没有要素表 The GeoPackage has no feature table")
+        missing = [t for t in features if t not in tables]
+        if missing:
+            raise Refused(f"GeoPackage 的要素表 {missing[0]!r} 不是普通表 The feature table {missing[0]!r} is not a "
+                          "plain table: refused")
+        table = features[0]
+        rows = conn.execute(f'SELECT count(*) FROM "{table.replace(chr(34), chr(34) * 2)}"').fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise Refused(f"GeoPackage 已损坏 The GeoPackage is damaged or not SQLite ({exc})") from None
+    finally:
+        conn.close()
+    if rows > max_features:
+        raise Refused(f"要素过多 The GeoPackage's table {table!r} holds {rows:,} features; one import takes at most "
+                      f"{max_features:,}: split the file")
+    return table
+
+
+def check_crs(value: str) -> str:
+    """The one rule for a CRS a person names: wgs84, gcj02, bd09 or EPSG:<digits>; raise ValueError otherwise."""
+    if value in coords.SYSTEMS:
+        return value
+    if re.fullmatch(r"(?i:epsg):[0-9]{4,6}", value or ""):
+        return "EPSG:" + value[5:]
+    raise ValueError(f"坐标系 {value!r} 无法识别 Unknown coordinate system {value!r}: use wgs84, gcj02, bd09 or "
+                     "EPSG:NNNN (e.g. EPSG:4549)")
+
+
+def _crs(text: str) -> pyproj.CRS:
+    """A CRS as GDAL reports it from a file: EPSG:NNNN or WKT. PROJ strings (which can name files) are not read."""
+    if re.fullmatch(r"EPSG:[0-9]{1,6}", text):
+        return pyproj.CRS.from_epsg(int(text[5:]))
+    return pyproj.CRS.from_wkt(text)
 
 
 def _transformer(crs: str | None, file_crs: str | None):
@@ -63,9 +248,9 @@ def _transformer(crs: str | None, file_crs: str | None):
     if not source:
         return None
     try:
-        src = pyproj.CRS.from_user_input(source)
+        src = _crs(source)
     except pyproj.exceptions.CRSError as exc:
-        raise ValueError(f"unknown CRS {source!r}: {exc}") from None
+        raise ValueError(f"坐标系无法识别 Unknown CRS {source[:80]!r}: {str(exc)[:200]}") from None
     if src.equals(pyproj.CRS.from_epsg(4326), ignore_axis_order=True):
         return None
     return pyproj.Transformer.from_crs(src, "EPSG:4326", always_xy=True)
@@ -119,17 +304,30 @@ def _python(value):
     return value
 
 
-def _read_gdal(path: str, kind, source: str, encoding: str | None, crs: str, repair: bool, open_options: dict) -> Layer:
+def _scrub(message: str, folder: Path, source: str) -> str:
+    """GDAL's message with the server's paths taken out: the file is named as its sender named it."""
+    message = message.replace(str(folder), "").replace("CSV:", "")
+    message = re.sub(r"/?layer\.(shp|dbf|shx|prj|cpg)|/?upload\.\w+", source, message)
+    return re.sub(r"(?<![\w.])(/[^\s'\"/]+){2,}/?", "…", message)
+
+
+def _read_gdal(path: Path, fmt: GdalFormat, kind, source: str, encoding: str | None, crs: str, repair: bool,
+               **read_options) -> Layer:
     try:
-        meta, _, wkb, columns = pyogrio.raw.read(path, encoding=encoding, **open_options)
-    except Exception as exc:  # GDAL's errors name the problem; the user gets them as text
+        meta, _, wkb, columns = pyogrio.raw.read(fmt.prefix + str(path), encoding=encoding,
+                                                 max_features=MAX_FEATURES + 1, **read_options, **fmt.open_options)
+    except Exception as exc:  # GDAL's errors name the problem; the user gets them as text, without our paths
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return _refused(kind, source, f"GDAL could not read the file: {message[:300]}")
+        return _refused(kind, source, f"无法读取文件 GDAL could not read the file: "
+                                      f"{_scrub(message, path.parent, source)[:300]}")
     try:
         transformer = _transformer(crs, meta.get("crs"))
     except ValueError as exc:
         return _refused(kind, source, str(exc))
     count = len(columns[0]) if columns else (len(wkb) if wkb is not None else 0)
+    if count > MAX_FEATURES:
+        return _refused(kind, source, f"要素过多 The file holds more than {MAX_FEATURES:,} features; one import takes "
+                                      "at most that many: split the file")
     geoms = shapely.from_wkb(wkb) if wkb is not None else np.full(count, None, dtype=object)
     if transformer is not None:
         geoms = shapely.transform(geoms, lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1])))
@@ -150,15 +348,20 @@ def _read_gdal(path: str, kind, source: str, encoding: str | None, crs: str, rep
 
 def read_file(path: str | Path, kind: LayerKind, *, encoding: str | None = None, crs: str = "wgs84",
               repair: bool = False, source: str | None = None) -> Layer:
-    """Read ``path`` as a layer of ``kind``; every problem is in ``layer.report``, nothing raises."""
+    """Read ``path`` as a layer of ``kind``, in the format its suffix declares; every problem is in
+    ``layer.report``, nothing raises."""
     path = Path(path)
     source = source or path.name
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        return _refused(kind, source, f"unsupported file type {suffix or '(none)'!r}; use one of {', '.join(SUFFIXES)} "
-                                      "(a Shapefile goes in a .zip)")
+        return _refused(kind, source, f"不支持的文件类型 Unsupported file type {suffix or '(none)'!r}; use one of "
+                                      f"{', '.join(SUFFIXES)} (a Shapefile goes in a .zip)")
+    try:
+        crs = check_crs(crs)
+    except ValueError as exc:
+        return _refused(kind, source, str(exc))
     if not path.is_file() or path.stat().st_size == 0:
-        return _refused(kind, source, "the file is empty" if path.is_file() else "cannot read the file")
+        return _refused(kind, source, "文件是空的 The file is empty" if path.is_file() else "无法读取文件 Cannot read the file")
     if suffix in (".geojson", ".json"):
         if crs not in coords.SYSTEMS:
             return _refused(kind, source, f"GeoJSON is WGS-84 by definition; --crs {crs} applies to GPKG, SHP and "
@@ -166,11 +369,21 @@ def read_file(path: str | Path, kind: LayerKind, *, encoding: str | None = None,
         return read_layer(path, kind, source=source, encoding=encoding or "utf-8", crs=crs, repair=repair)
     head = path.read_bytes()[:512].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
-        return _refused(kind, source, "this is an HTML page, not a data file (a download that went wrong?)")
-    if suffix == ".zip":
-        shp, why = check_zip(path)
-        if why:
-            return _refused(kind, source, why)
-        return _read_gdal(f"/vsizip/{path}/{shp}", kind, source, encoding, crs, repair, {})
-    options = _CSV_OPTIONS if suffix == ".csv" else {}
-    return _read_gdal(str(path), kind, source, encoding, crs, repair, options)
+        return _refused(kind, source, "这是网页，不是数据文件 This is an HTML page, not a data file (a download that went "
+                                      "wrong?)")
+    fmt = FORMATS[suffix]
+    try:
+        with tempfile.TemporaryDirectory(prefix="scenemap-read-") as folder:
+            folder = Path(folder)
+            options = {}
+            if suffix == ".zip":
+                path = _unpack_shapefile(path, folder)
+            elif suffix == ".csv":
+                _check_text(path, fmt.title)
+            elif suffix == ".kml":
+                _check_kml(path)
+            elif suffix == ".gpkg":
+                options["layer"] = check_geopackage(path)
+            return _read_gdal(path, fmt, kind, source, encoding, crs, repair, **options)
+    except Refused as exc:
+        return _refused(kind, source, str(exc))

@@ -73,10 +73,10 @@ def test_csv_with_lon_lat_columns_and_text_numbers(tmp_path):
 
 
 @pytest.mark.parametrize("name, content, expected", [
-    ("empty.csv", b"", "the file is empty"),
+    ("empty.csv", b"", "The file is empty"),
     ("page.gpkg", b"<!DOCTYPE html><html><body>502</body></html>", "HTML page"),
-    ("data.xlsx", b"PK", "unsupported file type"),
-    ("broken.gpkg", b"SQLite format 3\0garbage", "GDAL could not read"),
+    ("data.xlsx", b"PK", "Unsupported file type"),
+    ("broken.gpkg", b"SQLite format 3\0garbage", "is not a GeoPackage"),
     ("notzip.zip", b"PK\x03\x04 truncated", "not a readable zip"),
 ])
 def test_unreadable_files_are_refused_with_a_reason(tmp_path, name, content, expected):

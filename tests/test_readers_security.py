@@ -1,0 +1,246 @@
+"""Hostile uploads: a file is opened only by the driver of its declared format, never one its content picks;
+nothing in a file makes the server read another file or the network; GeoPackage bombs are refused before
+they are read. Each attack is tried through read_file, the staff upload page and the CLI."""
+
+from __future__ import annotations
+
+import io
+import logging
+import socket
+import sqlite3
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+
+from layers import gdalpolicy
+from layers.readers import check_crs, read_file
+from layers.registry import get
+
+from .test_staff import app, login, upload  # noqa: F401 - the staff app fixture and helpers
+
+SECRET = "SECRET-b7c1e9-DO-NOT-SHOW"
+DINING = get("outdoor_dining_pilots")
+SUFFIXES = [".csv", ".kml", ".gpkg", ".geojson", ".json", ".zip"]
+
+
+class Listener:
+    """A loopback TCP server that counts the connections it receives (an SSRF would be one)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port, self.hits, self.running = self.sock.getsockname()[1], [], True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.hits.append(conn.recv(4096))
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/csv\r\n\r\nname,status\nSSRF,x\n")
+            conn.close()
+
+    def stop(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def secret_file(tmp_path):
+    path = tmp_path / "secret.csv"
+    path.write_text(f"name,status\n{SECRET},{SECRET}\n", "utf-8")
+    return path
+
+
+@pytest.fixture
+def listener():
+    server = Listener()
+    yield server
+    server.stop()
+
+
+def vrt(source: str, layer: str = "secret") -> bytes:
+    return (f"<OGRVRTDataSource><OGRVRTLayer name=\"x\"><SrcDataSource>{source}</SrcDataSource>"
+            f"<SrcLayer>{layer}</SrcLayer></OGRVRTLayer></OGRVRTDataSource>").encode()
+
+
+def disguise(content: bytes, suffix: str) -> bytes:
+    """``content`` as a file named ``*suffix``: as it is, or as the .shp of a zip."""
+    if suffix != ".zip":
+        return content
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("evil.shp", content)
+        archive.writestr("evil.dbf", content)
+    return buffer.getvalue()
+
+
+def test_gdal_keeps_only_our_drivers_and_no_network_file_systems():
+    assert gdalpolicy.drivers() == set(gdalpolicy.DRIVERS)
+    assert gdalpolicy.filesystems() == ["/vsimem/"]
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_a_vrt_disguised_as_any_format_reads_no_other_file(tmp_path, secret_file, suffix, caplog):
+    caplog.set_level(logging.DEBUG)
+    path = tmp_path / f"upload{suffix}"
+    path.write_bytes(disguise(vrt(str(secret_file)), suffix))
+    layer = read_file(path, DINING)
+    text = layer.report.text()
+    assert not layer.report.ok and len(layer) == 0
+    assert SECRET not in text and SECRET not in caplog.text
+    assert str(tmp_path) not in text  # no server path in what the sender sees
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_a_vrt_naming_a_url_makes_no_request(tmp_path, listener, suffix):
+    path = tmp_path / f"upload{suffix}"
+    path.write_bytes(disguise(vrt(f"/vsicurl/http://127.0.0.1:{listener.port}/x.csv", "x"), suffix))
+    layer = read_file(path, DINING)
+    assert not layer.report.ok and "SSRF" not in layer.report.text()
+    assert listener.hits == []
+
+
+def test_a_vrt_sent_to_the_staff_page_shows_nothing_of_the_server(app, secret_file, listener, caplog):  # noqa: F811
+    caplog.set_level(logging.DEBUG)
+    client = login(app.test_client(), "admin")
+    for suffix in SUFFIXES:
+        for content in (vrt(str(secret_file)), vrt(f"/vsicurl/http://127.0.0.1:{listener.port}/x.csv", "x")):
+            page = upload(client, "outdoor_dining_pilots", disguise(content, suffix), filename=f"data{suffix}")
+            html = page.get_data(as_text=True)
+            assert page.status_code == 200 and "拒绝 refused" in html, html[-1500:]
+            assert SECRET not in html and "SSRF" not in html and app.instance_path not in html
+            assert app.config["UPLOAD_DIR"] not in html
+    assert listener.hits == [] and SECRET not in caplog.text
+
+
+def test_the_cli_check_and_import_refuse_a_vrt(runner, tmp_path, secret_file):
+    path = tmp_path / "sites.csv"
+    path.write_bytes(vrt(str(secret_file)))
+    for args in (["layers", "check", "outdoor_dining_pilots", str(path)],
+                 ["layers", "import", "outdoor_dining_pilots", str(path)]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1 and SECRET not in result.output
+        assert "holds XML, not CSV text" in result.output
+
+
+def _gpkg(path: Path, n: int = 1) -> Path:
+    pyogrio.raw.write(str(path), shapely.to_wkb(np.array([shapely.Point(120.38, 36.06)] * n)),
+                      [np.array([f"p{i}" for i in range(n)], dtype=object),
+                       np.array(["测试"] * n, dtype=object), np.array(["市南区"] * n, dtype=object),
+                       np.array(["sample"] * n, dtype=object)],
+                      ["id", "name", "district", "source"], driver="GPKG", geometry_type="Point", crs="EPSG:4326",
+                      layer="sites")
+    return path
+
+
+def _tamper(path: Path, *statements: str) -> None:
+    conn = sqlite3.connect(path)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+def test_a_geopackage_whose_feature_table_is_a_recursive_view_is_refused_unread(tmp_path):
+    path = _gpkg(tmp_path / "bomb.gpkg")
+    _tamper(path, "DROP TABLE IF EXISTS gpkg_ogr_contents",
+            "CREATE VIEW boom AS WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) "
+            "SELECT i AS fid, (SELECT geom FROM sites) AS geom FROM r",
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
+            "VALUES ('boom', 'features', 'boom', 4326)",
+            "INSERT INTO gpkg_geometry_columns VALUES ('boom', 'geom', 'POINT', 4326, 0, 0)")
+    report = read_file(path, DINING).report.text()
+    assert "views are not accepted" in report and "boom" in report
+
+
+@pytest.mark.parametrize("statement, expected", [
+    ("CREATE TRIGGER evil AFTER INSERT ON sites BEGIN DELETE FROM sites; END", "trigger 'evil'"),
+    ("CREATE VIRTUAL TABLE files USING fts5(x)", "virtual table 'files'"),
+])
+def test_geopackage_triggers_and_virtual_tables_of_our_own_are_refused(tmp_path, statement, expected):
+    path = _gpkg(tmp_path / "odd.gpkg")
+    _tamper(path, statement)
+    assert expected in read_file(path, DINING).report.text()
+
+
+def test_a_standard_geopackage_with_its_rtree_and_triggers_is_read(tmp_path):
+    path = _gpkg(tmp_path / "ok.gpkg", 3)
+    kinds = {r[0] for r in sqlite3.connect(path).execute("SELECT type FROM sqlite_master")}
+    assert "trigger" in kinds  # GDAL's R-tree index comes with triggers; they are the standard ones
+    layer = read_file(path, DINING)
+    assert layer.report.ok and len(layer) == 3
+
+
+def test_rows_are_counted_before_reading(tmp_path, monkeypatch):
+    from layers import readers
+
+    monkeypatch.setattr(readers, "MAX_FEATURES", 5)
+    assert "holds 6 features" in read_file(_gpkg(tmp_path / "many.gpkg", 6), DINING).report.text()
+    csv = tmp_path / "many.csv"
+    csv.write_text("name,district,source,lon,lat\n" + "点,市南区,sample,120.38,36.06\n" * 6, "utf-8")
+    assert "more than 5 features" in read_file(csv, DINING).report.text()
+
+
+def test_a_kml_with_an_external_entity_or_a_network_link_is_refused(tmp_path, secret_file, listener):
+    xxe = tmp_path / "xxe.kml"
+    xxe.write_text(f'<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY s SYSTEM "file://{secret_file}">]>'
+                   '<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><name>&s;</name>'
+                   '<Point><coordinates>120.38,36.06</coordinates></Point></Placemark></kml>', "utf-8")
+    text = read_file(xxe, DINING).report.text()
+    assert "DTDs and entities are not accepted" in text and SECRET not in text
+    link = tmp_path / "link.kml"
+    link.write_text('<kml xmlns="http://www.opengis.net/kml/2.2"><NetworkLink><Link>'
+                    f'<href>http://127.0.0.1:{listener.port}/x.kml</href></Link></NetworkLink></kml>', "utf-8")
+    assert "NetworkLink" in read_file(link, DINING).report.text() and listener.hits == []
+    other = tmp_path / "other.kml"
+    other.write_text("<gpx><wpt lat='36.06' lon='120.38'/></gpx>", "utf-8")
+    assert "root is not <kml>" in read_file(other, DINING).report.text()
+
+
+def test_a_shapefile_prj_must_be_wkt(tmp_path):
+    from layers.export import export
+    from layers.catalog import Catalog
+    from .conftest import DATA
+
+    live = Catalog.from_directory(DATA).get("outdoor_dining_pilots")
+    data, _, _ = export([(live.kind, live.layer, np.arange(live.count))], "shp", "x")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buffer, "w") as dst:
+        for member in src.infolist():
+            body = src.read(member)
+            dst.writestr(member, b"+proj=longlat +init=/etc/passwd" if member.filename.endswith(".prj") else body)
+    path = tmp_path / "shp.zip"
+    path.write_bytes(buffer.getvalue())
+    assert "not a WKT coordinate system" in read_file(path, DINING).report.text()
+
+
+@pytest.mark.parametrize("value", ["EPSG:abc", "EPSG:4326 +init=x", "+proj=longlat", "epsg:", "EPSG:43264326"])
+def test_a_crs_is_wgs84_gcj02_bd09_or_epsg_digits(value, tmp_path):
+    with pytest.raises(ValueError, match="Unknown coordinate system"):
+        check_crs(value)
+    path = tmp_path / "a.csv"
+    path.write_text("name,lon,lat\nx,120.38,36.06\n", "utf-8")
+    assert "Unknown coordinate system" in read_file(path, DINING, crs=value).report.text()
+    assert check_crs("epsg:4549") == "EPSG:4549" and check_crs("gcj02") == "gcj02"
+
+
+def test_gdal_errors_reach_the_sender_without_server_paths(app, tmp_path):  # noqa: F811
+    client = login(app.test_client(), "admin")
+    broken = b"\x00\x01" * 10
+    page = upload(client, "outdoor_dining_pilots", disguise(b"not a shapefile" * 10, ".zip"), filename="x.zip")
+    html = page.get_data(as_text=True)
+    assert "拒绝 refused" in html and app.config["UPLOAD_DIR"] not in html and "/tmp/" not in html
+    page = upload(client, "outdoor_dining_pilots", broken, filename="x.csv")
+    assert app.config["UPLOAD_DIR"] not in page.get_data(as_text=True)
