@@ -338,6 +338,30 @@ class Store:
             rows = conn.execute(select(users_t).order_by(users_t.c.name)).mappings().all()
         return [dict(r, layers=json.loads(r["layers"])) for r in rows]
 
+    def end_sessions(self, user_id: int) -> None:
+        """End every staff session of this user (they carry the generation this raises)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(users_t).where(users_t.c.id == user_id)
+                         .values(session_generation=users_t.c.session_generation + 1))
+
+    def set_password(self, name: str, password_hash: str, *, actor: str) -> bool:
+        """Change a password; the user's sessions end. False when there is no such user."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(users_t).where(users_t.c.name == name).values(
+                password_hash=password_hash, session_generation=users_t.c.session_generation + 1))
+            if done.rowcount:
+                self._audit(conn, actor, "user-password", None, {"name": name})
+        return bool(done.rowcount)
+
+    def set_active(self, name: str, active: bool, *, actor: str) -> bool:
+        """(De)activate an account; deactivation ends its sessions. False when there is no such user."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(users_t).where(users_t.c.name == name).values(
+                active=active, session_generation=users_t.c.session_generation + 1))
+            if done.rowcount:
+                self._audit(conn, actor, "user-activate" if active else "user-deactivate", None, {"name": name})
+        return bool(done.rowcount)
+
     def user_by_id(self, user_id: int) -> dict | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(users_t).where(users_t.c.id == user_id)).mappings().first()

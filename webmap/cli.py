@@ -14,8 +14,9 @@ from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.security import generate_password_hash
 
+from layers import accounts
 from layers import export as exporting
-from layers.readers import read_file
+from layers.readers import check_crs, read_file
 from layers.registry import REGISTRY, get
 from layers.store import Conflict
 
@@ -42,9 +43,10 @@ def _summary(layer) -> str:
 
 
 def _check_crs(crs: str) -> str:
-    if crs in ("wgs84", "gcj02", "bd09") or crs.upper().startswith("EPSG:"):
-        return crs
-    raise click.BadParameter(f"{crs!r}: use wgs84, gcj02, bd09 or EPSG:NNNN", param_hint="--crs")
+    try:
+        return check_crs(crs)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--crs") from None
 
 
 @layers_cli.command("list")
@@ -173,12 +175,29 @@ def quarantine(layer_id: str, output: Path, import_id: int | None):
     click.echo(f"wrote {output} ({len(collection['features'])} refused features of import {import_id})")
 
 
+def _new_password(name: str) -> str:
+    """The password from a prompt (asked twice) or the first line of standard input, checked by the rules."""
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    why = accounts.check_password(password, name)
+    if why:
+        click.echo(why, err=True)
+        raise SystemExit(1)
+    return password
+
+
 @users_cli.command("create")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "editor"]), required=True)
+@click.option("--role", type=click.Choice(accounts.ROLES), required=True)
 @click.option("--layers", "layer_ids", default="", help="For editors: the layers they may change, comma-separated.")
 def create_user(name: str, role: str, layer_ids: str):
     """Create a staff account. The password is asked for, or read from standard input when it is not a terminal."""
+    why = accounts.check_name(name)
+    if why:
+        click.echo(why, err=True)
+        raise SystemExit(1)
     if _store().user(name):
         click.echo(f"a user named {name!r} exists already", err=True)
         raise SystemExit(1)
@@ -187,15 +206,40 @@ def create_user(name: str, role: str, layer_ids: str):
     if unknown:
         click.echo(f"unknown layers {unknown}; known: {', '.join(REGISTRY)}", err=True)
         raise SystemExit(1)
-    if sys.stdin.isatty():
-        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\n")
-    if len(password) < 10:
-        click.echo("the password must have at least 10 characters", err=True)
-        raise SystemExit(1)
+    password = _new_password(name)
     _store().create_user(name, generate_password_hash(password), role, assigned, actor=_author(None))
     click.echo(f"created {role} {name}" + (f" for {', '.join(assigned)}" if assigned else ""))
+
+
+@users_cli.command("password")
+@click.argument("name")
+def set_password(name: str):
+    """Set NAME's password (from a prompt or standard input); every session of NAME ends."""
+    if not _store().user(name):
+        click.echo(f"no user named {name!r}", err=True)
+        raise SystemExit(1)
+    _store().set_password(name, generate_password_hash(_new_password(name)), actor=_author(None))
+    click.echo(f"password of {name} changed; their sessions have ended")
+
+
+@users_cli.command("deactivate")
+@click.argument("name")
+def deactivate(name: str):
+    """Stop NAME from logging in; every session of NAME ends at once. Undo with `users activate`."""
+    if not _store().set_active(name, False, actor=_author(None)):
+        click.echo(f"no user named {name!r}", err=True)
+        raise SystemExit(1)
+    click.echo(f"{name} is deactivated; their sessions have ended (undo: flask --app webmap users activate {name})")
+
+
+@users_cli.command("activate")
+@click.argument("name")
+def activate(name: str):
+    """Let a deactivated NAME log in again."""
+    if not _store().set_active(name, True, actor=_author(None)):
+        click.echo(f"no user named {name!r}", err=True)
+        raise SystemExit(1)
+    click.echo(f"{name} may log in again")
 
 
 def init_app(app):

@@ -15,11 +15,12 @@ from flask_wtf import FlaskForm
 from werkzeug.security import generate_password_hash
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import DataRequired, ValidationError
 
+from layers import accounts
 from layers.area import DISTRICT_NAMES
 from layers.load import read_layer
-from layers.readers import SUFFIXES, read_file
+from layers.readers import SUFFIXES, check_crs, read_file
 from layers.registry import KINDS, REGISTRY, get
 from layers.store import Conflict
 
@@ -59,8 +60,13 @@ def _options(source) -> dict:
     chosen = {}
     for name, allowed in OPTIONS.items():
         value = source.get(name, allowed[0])
-        if value not in allowed and not (name == "crs" and value.upper().startswith("EPSG:") and value[5:].isdigit()):
-            abort(400, f"{name}={value!r}: choose one of {', '.join(allowed)}" + (" or EPSG:NNNN" if name == "crs" else ""))
+        if name == "crs":
+            try:
+                value = check_crs(value)  # the one rule for a CRS, as on the command line
+            except ValueError as exc:
+                abort(400, str(exc))
+        elif value not in allowed:
+            abort(400, f"{name}={value!r}: choose one of {', '.join(allowed)}")
         chosen[name] = value
     return chosen
 
@@ -214,9 +220,19 @@ def quarantine(layer_id: str, import_id: int):
     return response
 
 
+def _rule(check, *others):
+    """A WTForms validator from a rule of layers.accounts (the CLI applies the same rules)."""
+    def validate(form, field):
+        why = check(field.data or "", *[form[name].data or "" for name in others])
+        if why:
+            raise ValidationError(why)
+    return validate
+
+
 class UserForm(FlaskForm):
-    name = StringField("用户名 User name", validators=[DataRequired(), Length(max=64), Regexp(r"^[\w.@-]+$")])
-    password = PasswordField("密码 Password (10+)", validators=[DataRequired(), Length(min=10, max=256)])
+    name = StringField("用户名 User name", validators=[DataRequired(), _rule(accounts.check_name)])
+    password = PasswordField("密码 Password (10+, hard to guess)", validators=[DataRequired(),
+                                                                           _rule(accounts.check_password, "name")])
     role = SelectField("角色 Role", choices=[SelectChoice("editor", "editor 编辑"), SelectChoice("admin", "admin 管理员")])
     layers = SelectMultipleField("可编辑图层 Layers (editors)",
                                  choices=[SelectChoice(k.id, f"{k.zh} {k.en}") for k in KINDS])
