@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import api, assets, auth, basemaps, cli, db, errors, ogc, pages, staff
+from . import api, assets, auth, basemaps, cli, db, errors, ogc, pages, security, staff
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -29,6 +29,12 @@ DEFAULTS = {
     "CATALOG_REFRESH_SECONDS": 2.0,
     "SECURE_COOKIES": True,
     "LOGIN_RATE_LIMIT": "5 per minute",
+    "LOGIN_ADDRESS_RATE_LIMIT": "30 per minute",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "STAFF_IDLE_MINUTES": 60,
+    "STAFF_SESSION_HOURS": 12,
+    "PUBLIC_URL": "",
+    "TRUSTED_PROXIES": 0,
     "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
     "UPLOAD_DIR": "",
 }
@@ -77,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for module in (pages, api, ogc, assets, staff):
         app.register_blueprint(module.bp)
     auth.init_app(app)
+    security.init_app(app, offered)
     # read-only blueprints: a POST there is answered 405, not with a CSRF error; writes live under /staff
     auth.csrf.exempt(api.bp)
     auth.csrf.exempt(ogc.bp)
