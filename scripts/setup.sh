@@ -15,6 +15,8 @@ if [ "$purpose" = test ]; then
   command -v chromium >/dev/null || apt_needed+=(chromium)
   # the store's tests also run on a real PostgreSQL (a throwaway cluster, as the postgres user)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_needed+=(postgresql)
+  # shared state between servers (log-in limits) is tested on a real Redis
+  command -v redis-server >/dev/null || apt_needed+=(redis-server)
 fi
 if [ ${#apt_needed[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

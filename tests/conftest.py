@@ -124,6 +124,16 @@ def postgres():
 
 
 @pytest.fixture(scope="session")
+def redis_server():
+    """A throwaway Redis for the session (see tests/redis_server.py)."""
+    from .redis_server import RedisServer
+
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 

@@ -211,3 +211,36 @@ def test_the_cli_changes_passwords_and_deactivates(app):
     assert post_login(app.test_client(), "ed", password="quiet river stone lamp").status_code == 302
     actions = [a["action"] for a in app.extensions["store"].audit_log()]
     assert {"user-deactivate", "user-activate", "user-password"} <= set(actions)
+
+
+def test_two_servers_sharing_redis_count_log_in_attempts_together(tmp_path, redis_server):
+    """Two server processes (as two workers behind a load balancer) with RATELIMIT_STORAGE_URI on one Redis:
+    five failures spread over both lock the sixth attempt on either."""
+    import re as regex
+
+    import requests
+    from layers.store import Store
+
+    from .conftest import ProcessServer
+
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    store = Store(url)
+    store.upgrade()
+    store.create_user("admin", generate_password_hash(PASSWORD), "admin", [], actor="test")
+    env = {"SCENEMAP_DATABASE_URL": url, "SCENEMAP_RATELIMIT_STORAGE_URI": redis_server.url,
+           "SCENEMAP_SECRET_KEY": "shared-test-key", "SCENEMAP_SECURE_COOKIES": "false",
+           "SCENEMAP_UPLOAD_DIR": str(tmp_path / "uploads")}
+    servers = [ProcessServer(env), ProcessServer(env)]
+    try:
+        def attempt(server, password):
+            with requests.Session() as http:
+                page = http.get(server.url + "/staff/login", timeout=10).text
+                csrf = regex.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+                return http.post(server.url + "/staff/login", data={"name": "admin", "password": password,
+                                 "csrf_token": csrf}, allow_redirects=False, timeout=10).status_code
+
+        assert [attempt(servers[i % 2], "guess guess guess") for i in range(5)] == [401] * 5
+        assert attempt(servers[0], PASSWORD) == 429 and attempt(servers[1], PASSWORD) == 429
+    finally:
+        for server in servers:
+            server.stop()
