@@ -35,6 +35,12 @@ def test_every_response_carries_the_headers(app, path):
     assert "'unsafe-inline'" not in policy["script-src"] and "'unsafe-eval'" not in policy["script-src"]
 
 
+def test_staff_pages_are_not_stored_by_browsers_or_proxies(app):
+    client = app.test_client()
+    assert client.get("/staff/login").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get("/api/layers/hq_clusters").headers.get("Cache-Control", "")
+
+
 @pytest.mark.parametrize("path", ["/", "/ogc/collections/hq_clusters/items?f=html"])
 def test_each_inline_script_carries_the_responses_nonce(app, path):
     client = app.test_client()

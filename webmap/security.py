@@ -13,6 +13,7 @@ import re
 from urllib.parse import urlsplit
 
 import folium
+from flask import request
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -82,6 +83,13 @@ class PublicURL:
         return self.wsgi_app(environ, start_response)
 
 
+def _no_store(response):
+    """Staff pages hold names, drafts and data before publication: no browser or proxy may keep a copy."""
+    if request.path.startswith("/staff"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app, basemaps) -> None:
     proxies = int(app.config["TRUSTED_PROXIES"] or 0)
     if proxies:  # X-Forwarded-For/-Proto/-Host are believed only from this many proxies in front of us
@@ -96,3 +104,4 @@ def init_app(app, basemaps) -> None:
              permissions_policy={"geolocation": "(self)", "camera": "()", "microphone": "()"},
              session_cookie_secure=app.config["SECURE_COOKIES"], session_cookie_http_only=True,
              x_content_type_options=True)
+    app.after_request(_no_store)
