@@ -17,7 +17,7 @@ from werkzeug.security import generate_password_hash
 from layers import export as exporting
 from layers.readers import read_file
 from layers.registry import REGISTRY, get
-from layers.store import Conflict
+from layers.store import USER_NAME, Conflict
 
 layers_cli = AppGroup("layers", help="Inspect, check, import, version and export the map's layers.")
 users_cli = AppGroup("users", help="Staff accounts.")
@@ -179,6 +179,9 @@ def quarantine(layer_id: str, output: Path, import_id: int | None):
 @click.option("--layers", "layer_ids", default="", help="For editors: the layers they may change, comma-separated.")
 def create_user(name: str, role: str, layer_ids: str):
     """Create a staff account. The password is asked for, or read from standard input when it is not a terminal."""
+    if not USER_NAME.fullmatch(name):
+        click.echo("用户名无效 a user name has 1 to 64 letters, digits, '.', '@', '-' or '_'", err=True)
+        raise SystemExit(1)
     if _store().user(name):
         click.echo(f"a user named {name!r} exists already", err=True)
         raise SystemExit(1)
