@@ -197,3 +197,32 @@ def test_a_user_name_is_checked_before_it_is_stored(store):
     assert store.users() == []
     store.create_user("张三.zhang@qd", "hash", "editor", [], actor="admin")
     assert [u["name"] for u in store.users()] == ["张三.zhang@qd"]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_migration_0003_makes_stored_numeric_ids_text_so_a_reimport_changes_nothing(request, tmp_path, database):
+    from sqlalchemy import insert
+
+    from layers.store import quarantine_t
+
+    url = f"sqlite:///{tmp_path}/old.sqlite" if database == "sqlite" else \
+        request.getfixturevalue("postgres").new_database()
+    store = Store(url)
+    store.upgrade("0002")
+    features = [point("7", 120.38, 36.07), point("p1", 120.39, 36.07), point("9", 120.40, 36.07),
+                point("9-text", 120.41, 36.07, capacity=9)]
+    old = layer_of(features)
+    old.ids = [7, "p1", 9, "9"]  # as the store kept them before: numbers and text side by side
+    version = store.publish(old, author="old-server")
+    with store.engine.begin() as conn:
+        conn.execute(insert(quarantine_t).values(import_id=version.import_id, layer_id=DINING.id, feature_index=4,
+                                                 feature_id="12", reasons="[]", raw="{}"))
+    store.upgrade()
+    assert store.load(DINING).ids == ["7", "p1", "9 (number)", "9"]
+    assert store.quarantined(version.import_id)[0]["feature_id"] == '"12"'
+    again = layer_of([point(7, 120.38, 36.07), point("p1", 120.39, 36.07)])
+    again.ids, again.properties = again.ids + ["9 (number)", "9"], again.properties + old.properties[2:]
+    again.geometries = old.geometries
+    assert store.publish(again, author="re-import").unchanged
+    store.engine.dispose()
+
