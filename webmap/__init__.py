@@ -31,6 +31,7 @@ DEFAULTS = {
     "LOGIN_RATE_LIMIT": "5 per minute",
     "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
     "UPLOAD_DIR": "",
+    "UPLOAD_QUOTA_BYTES": 400 * 1024 * 1024,
 }
 
 
