@@ -258,6 +258,9 @@ def test_errors_of_the_edits_endpoint_are_json(app):
     assert foreign.status_code == 403 and foreign.is_json and "你不能修改" in foreign.get_json()["detail"]
     unknown = edits(client, "nope", body, csrf=csrf)
     assert unknown.status_code == 404 and unknown.is_json
+    app.config["MAX_CONTENT_LENGTH"] = 50
+    large = edits(client, "outdoor_dining_pilots", body, csrf=csrf)
+    assert large.status_code == 413 and large.is_json and large.get_json()["detail"].startswith("修改太大")
 
 
 @pytest.mark.parametrize("layer_id", ["hq_clusters%0D%0ASet-Cookie:%20stolen=1", 'hq_clusters%22;filename=%22evil.exe',
