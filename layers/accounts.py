@@ -22,7 +22,7 @@ def check_name(name: str) -> str | None:
     """Why ``name`` cannot be a user name, or None: 2-64 letters, digits, Chinese characters and . _ @ -,
     starting with a letter, digit or Chinese character."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        return ("用户名须为 2–64 个字母、数字、汉字或 . _ @ -，且以字母、数字或汉字开头 · A user name is 2-64 letters, "
+        return ("用户名无效：须为 2–64 个字母、数字、汉字或 . _ @ -，且以字母、数字或汉字开头 · A user name is 2-64 letters, "
                 "digits, Chinese characters or . _ @ -, starting with a letter, digit or Chinese character")
     return None
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,38 @@ from .properties import check_properties, normalize
 from .schema import LayerKind
 
 log = logging.getLogger(__name__)
+
+#: The longest feature id accepted, in characters: it must fit the store on SQLite and PostgreSQL alike
+#: (features.feature_id is String(512) and holds the id as JSON text), and a URL.
+MAX_ID_LENGTH = 200
+#: Characters an id may not hold: control characters, line and paragraph separators, lone surrogates.
+_ID_FORBIDDEN = {"Cc", "Cs", "Zl", "Zp"}
+
+
+def canonical_id(value) -> tuple[str | None, str | None]:
+    """The one canonical form of a feature id: text. Return (id, None), or (None, why it is refused).
+
+    A whole number becomes its decimal text (7 and 7.0 become "7", so that 7 and "7" are the same feature);
+    refused are non-integral numbers, booleans, other types, the empty string, text with control
+    characters, "." and ".." (a URL cannot address them) and ids longer than :data:`MAX_ID_LENGTH`.
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        shown = json.dumps(value) if isinstance(value, bool) else type(value).__name__
+        return None, f"要素编号必须是文本或整数 a feature id must be text or a whole number, not {shown}"
+    if isinstance(value, float):
+        if not (math.isfinite(value) and value.is_integer()):
+            return None, f"要素编号必须是文本或整数 a feature id must be text or a whole number, not {value!r}"
+        value = int(value)
+    text = str(value)
+    if text in ("", ".", ".."):
+        return None, f"要素编号不能为 {text!r} a feature id cannot be {text!r} (a URL cannot address it)"
+    if len(text) > MAX_ID_LENGTH:
+        return None, (f"要素编号过长 the feature id is {len(text)} characters long; at most {MAX_ID_LENGTH} "
+                      "(use a short code, and put the long text in a property)")
+    bad = next((c for c in text if unicodedata.category(c) in _ID_FORBIDDEN), None)
+    if bad is not None:
+        return None, f"要素编号含控制字符 the feature id contains the control character U+{ord(bad):04X}"
+    return text, None
 
 
 @dataclass
@@ -145,16 +179,21 @@ def check_features(features: list[dict], report: Report, kind: LayerKind | None 
     layer = Layer(kind=kind, report=report)
     seen: dict = {}
     kept = []
+    explicit = {canonical_id(f.get("id"))[0] for f in features if f.get("id") is not None}
     for j, (feature, geom) in enumerate(zip(features, geoms)):
-        fid, i = feature.get("id"), indexes[j]
+        raw_id, i = feature.get("id"), indexes[j]
+        fid, why = canonical_id(raw_id) if raw_id is not None else (None, None)
 
-        def add(message, severity="error", _i=i, _fid=fid):
+        def add(message, severity="error", _i=i, _fid=raw_id):
             report.add(message, severity, index=_i, feature_id=_fid)
 
-        refused = False
-        if fid is not None:
+        refused = why is not None
+        if why is not None:
+            add(why)
+        elif fid is not None:
             if fid in seen:
-                add(f"duplicate id {fid!r} (also feature #{seen[fid]})")
+                same = "" if raw_id == fid else f" (read as the text {fid!r})"
+                add(f"重复的要素编号 duplicate id {raw_id!r}{same} (also feature #{seen[fid]})")
                 refused = True
             seen.setdefault(fid, i)
         # a null property and an absent one mean the same here: keep only the values
@@ -172,13 +211,21 @@ def check_features(features: list[dict], report: Report, kind: LayerKind | None 
             refused = True
         if refused:
             reasons = [p.message for p in report.problems if p.index == i and p.severity == "error"]
-            layer.refused.append({"index": i, "id": fid, "reasons": reasons, "raw": feature})
+            layer.refused.append({"index": i, "id": raw_id, "reasons": reasons, "raw": feature})
         else:
-            layer.ids.append(fid if fid is not None else f"{kind.id if kind else 'feature'}-{(i or 0) + 1}")
+            layer.ids.append(fid if fid is not None else _generated_id(kind, i, explicit))
             layer.properties.append(props)
             kept.append(geom)
     layer.geometries = np.array(kept, dtype=object) if kept else np.empty(0, dtype=object)
     return layer
+
+
+def _generated_id(kind: LayerKind | None, index: int | None, taken: set) -> str:
+    """An id for a feature that came without one, unlike any id given in the same input."""
+    fid = f"{kind.id if kind else 'feature'}-{(index or 0) + 1}"
+    while fid in taken:
+        fid += "-1"
+    return fid
 
 
 def read_layer(data: bytes | str | Path, kind: LayerKind | None = None, *, source: str | None = None,
@@ -198,8 +245,22 @@ def read_layer(data: bytes | str | Path, kind: LayerKind | None = None, *, sourc
             report.add(f"cannot read the file: {exc.strerror or exc}")
             return Layer(kind=kind, report=report)
     report = Report(source or "<upload>")
+    return _never_raising(lambda: _read(data, kind, report, encoding, crs, repair), kind, report)
+
+
+def read_document(doc, kind: LayerKind | None = None, *, source: str | None = None, crs: str = "wgs84",
+                  repair: bool = False) -> Layer:
+    """Check an already parsed GeoJSON value (read with :func:`layers.jsontext.parse_json`, e.g. from a
+    request body) as :func:`read_layer` checks a file."""
+    report = Report(source or "<document>")
+    if not _known_crs(crs, report):
+        return Layer(kind=kind, report=report)
+    return _never_raising(lambda: _check_document(doc, kind, report, crs, repair), kind, report)
+
+
+def _never_raising(work, kind, report: Report) -> Layer:
     try:
-        return _read(data, kind, report, encoding, crs, repair)
+        return work()
     except Exception as exc:  # a bug here must still end in a report, never a traceback for the user
         log.exception("unexpected failure reading %s", report.source)
         report.add(f"the file could not be read ({type(exc).__name__}); this is a fault in the reader, "
@@ -207,12 +268,21 @@ def read_layer(data: bytes | str | Path, kind: LayerKind | None = None, *, sourc
         return Layer(kind=kind, report=report)
 
 
-def _read(data: bytes, kind, report: Report, encoding: str, crs: str, repair: bool) -> Layer:
+def _known_crs(crs: str, report: Report) -> bool:
     if crs not in coords.SYSTEMS:
         report.add(f"unknown coordinate system {crs!r}; use one of {', '.join(coords.SYSTEMS)}")
+    return crs in coords.SYSTEMS
+
+
+def _read(data: bytes, kind, report: Report, encoding: str, crs: str, repair: bool) -> Layer:
+    doc = jsontext.parse_json(data, report, encoding) if _known_crs(crs, report) else jsontext.REFUSED
+    if doc is jsontext.REFUSED:
         return Layer(kind=kind, report=report)
-    doc = jsontext.parse_json(data, report, encoding)
-    passed = rfc7946.check(doc, report) if doc is not jsontext.REFUSED else None
+    return _check_document(doc, kind, report, crs, repair)
+
+
+def _check_document(doc, kind, report: Report, crs: str, repair: bool) -> Layer:
+    passed = rfc7946.check(doc, report)
     if passed is None or any(p.index is None and p.severity == "error" for p in report.problems):
         return Layer(kind=kind, report=report)  # the file as a whole is refused (its root is wrong)
     if kind is not None and doc.get("type") not in ("FeatureCollection", "Feature"):

@@ -4,23 +4,34 @@ SQLAlchemy Core with portable SQL: SQLite (a file under instance/) by default, P
 DATABASE_URL. A feature row is valid from the version that wrote it until the version that replaced or
 removed it (valid_to), so every version can be read back and a publish only writes what changed. A publish
 is one transaction: a crash, or a kill -9, leaves the previous version live and intact.
+
+Publishes of one layer are serialized: on PostgreSQL by a row lock on the layer (SELECT ... FOR UPDATE),
+on SQLite, where FOR UPDATE is a no-op, by taking the database's write lock when a write transaction
+begins (BEGIN IMMEDIATE, SQLAlchemy's pysqlite recipe; reads stay deferred). A publish that loses a race
+anyway ends in :class:`Conflict`, never in a database error. Text that reaches a String(n) column from a
+user (source names, authors, actors) is shortened to fit, the same on both databases.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import unicodedata
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import shapely
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table,
                         Text, create_engine, event, func, insert, select, update)
 
-from .load import Layer
+from . import accounts
+from .load import Layer, canonical_id
 from .problems import Report
 from .schema import LayerKind
 
@@ -87,6 +98,15 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _CHUNK = 500
 
 
+def clip_text(value, limit: int) -> str:
+    """``value`` as text for a String(``limit``) column: control characters and lone surrogates replaced
+    (PostgreSQL refuses NUL, and text that is not UTF-8), then shortened on a character boundary with an
+    ellipsis, so that SQLite and PostgreSQL store the same thing."""
+    text = str(value).encode("utf-8", "replace").decode("utf-8")
+    text = "".join("\ufffd" if unicodedata.category(c) == "Cc" else c for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class Conflict(Exception):
     """A write based on a version that is no longer live (optimistic locking)."""
 
@@ -107,6 +127,8 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+#: Lengths of the String(n) columns that hold text from users (see the tables above).
+_AUTHOR, _SOURCE, _FEATURE_ID = 128, 512, 512
 _dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 _FEATURE_COLUMNS = ("layer_id", "feature_id", "properties", "geometry", "valid_from")
 
@@ -127,34 +149,49 @@ class Store:
 
     def __init__(self, url: str):
         self.url = url
+        self._shared = nullcontext()
         if url in ("sqlite://", "sqlite:///:memory:"):  # one shared in-memory database (tests, previews)
             self.engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+            self._shared = threading.RLock()  # its one connection serves one thread at a time
         else:
             self.engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        self._writer = self.engine.execution_options(scenemap_write=True)
 
-    def upgrade(self) -> None:
-        """Bring the schema to the newest migration (creates it in an empty database)."""
+    @contextmanager
+    def _reading(self):
+        with self._shared, self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _writing(self):
+        """A write transaction: on SQLite it holds the database's write lock from its first statement."""
+        with self._shared, self._writer.begin() as conn:
+            yield conn
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision``, the newest migration by default (creates it in an empty database)."""
         from alembic import command
         from alembic.config import Config
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
     # -- reading ---------------------------------------------------------------------------------------
     def live_versions(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return dict(conn.execute(select(layers_t.c.id, layers_t.c.live_version)).all())
 
     def load(self, kind: LayerKind, version: int | None = None) -> Layer:
         """The features of ``kind`` at ``version`` (the live one by default), in the order they were written."""
         cond = [features_t.c.layer_id == kind.id]
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             if version is None:
                 cond.append(features_t.c.valid_to.is_(None))
             else:
@@ -169,13 +206,13 @@ class Store:
         return layer
 
     def history(self, layer_id: str) -> list[dict]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(select(versions_t).where(versions_t.c.layer_id == layer_id)
                                 .order_by(versions_t.c.number)).mappings().all()
         return [dict(r) for r in rows]
 
     def quarantined(self, import_id: int) -> list[dict]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(select(quarantine_t).where(quarantine_t.c.import_id == import_id)
                                 .order_by(quarantine_t.c.pk)).mappings().all()
         return [dict(r, reasons=json.loads(r["reasons"])) for r in rows]
@@ -200,7 +237,7 @@ class Store:
         query = select(audit_t).order_by(audit_t.c.id)
         if layer_id:
             query = query.where(audit_t.c.layer_id == layer_id)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return [dict(r, detail=json.loads(r["detail"])) for r in conn.execute(query).mappings().all()]
 
     # -- writing ---------------------------------------------------------------------------------------
@@ -215,64 +252,72 @@ class Store:
         if mode not in ("replace", "append"):
             raise ValueError(f"mode must be replace or append, not {mode!r}")
         kind_id = layer.kind.id
+        author, source = clip_text(author, _AUTHOR), clip_text(source or "", _SOURCE)
         incoming = {}
         wkb = shapely.to_wkb(layer.geometries) if len(layer) else []
         for fid, props, geom in zip(layer.ids, layer.properties, wkb):
             incoming[_dumps(fid)] = (_dumps(props), bytes(geom))
-        with self.engine.begin() as conn:
-            current = conn.execute(select(layers_t.c.live_version).where(layers_t.c.id == kind_id)
-                                   .with_for_update()).scalar()
-            if current is None:
-                conn.execute(insert(layers_t).values(id=kind_id, live_version=0))
-                current = 0
-            if expected_version is not None and expected_version != current:
-                raise Conflict(f"{kind_id} is at version {current}, not {expected_version}: someone published "
-                               "in the meantime; reload, re-apply your change and save again")
-            new = current + 1
-            live = {fid: (pk, props, geom) for pk, fid, props, geom in conn.execute(
-                select(features_t.c.pk, features_t.c.feature_id, features_t.c.properties, features_t.c.geometry)
-                .where(features_t.c.layer_id == kind_id, features_t.c.valid_to.is_(None)))}
-            close, rows, added, changed = [], [], 0, 0
-            for fid, (props, geom) in incoming.items():
-                old = live.get(fid)
-                if old is not None and old[1] == props and bytes(old[2]) == geom:
-                    continue
-                if old is not None:
-                    close.append(old[0])
-                    changed += 1
-                else:
-                    added += 1
-                rows.append((kind_id, fid, props, geom, new))
-            removed = [pk for fid, (pk, _, _) in live.items() if fid not in incoming] if mode == "replace" else []
-            close += removed
-            for start in range(0, len(close), _CHUNK):
-                conn.execute(update(features_t).where(features_t.c.pk.in_(close[start:start + _CHUNK]))
-                             .values(valid_to=new))
-            if rows:
-                _insert_features(conn, rows)
-            total = len(live) - len(removed) + added
-            if current and not (rows or close) and restored_from is None:
-                # nothing changed: the live version stays; the import is still on record
-                import_id = self._import(conn, layer, author, source, mode, current)
-                self._audit(conn, author, "import-unchanged", kind_id, {"version": current, "source": source})
-                return Version(kind_id, current, 0, 0, 0, total, import_id, unchanged=True)
-            conn.execute(insert(versions_t).values(
-                layer_id=kind_id, number=new, created_at=_now(), author=author, message=message, added=added,
-                removed=len(removed), changed=changed, total=total, restored_from=restored_from))
-            done = conn.execute(update(layers_t).where(layers_t.c.id == kind_id, layers_t.c.live_version == current)
-                                .values(live_version=new))
-            if done.rowcount != 1:
-                raise Conflict(f"{kind_id} was published by someone else at the same moment; try again")
-            import_id = self._import(conn, layer, author, source, mode, new)
-            self._audit(conn, author, "rollback" if restored_from else "publish", kind_id,
-                        {"version": new, "mode": mode, "source": source, "added": added, "changed": changed,
-                         "removed": len(removed), "quarantined": len(layer.refused), "restored_from": restored_from})
+        try:
+            with self._writing() as conn:
+                current = conn.execute(select(layers_t.c.live_version).where(layers_t.c.id == kind_id)
+                                       .with_for_update()).scalar()
+                if current is None:
+                    conn.execute(insert(layers_t).values(id=kind_id, live_version=0))
+                    current = 0
+                if expected_version is not None and expected_version != current:
+                    raise Conflict(f"{kind_id} is at version {current}, not {expected_version}: someone published "
+                                   "in the meantime; reload, re-apply your change and save again")
+                new = current + 1
+                live = {fid: (pk, props, geom) for pk, fid, props, geom in conn.execute(
+                    select(features_t.c.pk, features_t.c.feature_id, features_t.c.properties, features_t.c.geometry)
+                    .where(features_t.c.layer_id == kind_id, features_t.c.valid_to.is_(None)))}
+                close, rows, added, changed = [], [], 0, 0
+                for fid, (props, geom) in incoming.items():
+                    old = live.get(fid)
+                    if old is not None and old[1] == props and bytes(old[2]) == geom:
+                        continue
+                    if old is not None:
+                        close.append(old[0])
+                        changed += 1
+                    else:
+                        added += 1
+                    rows.append((kind_id, fid, props, geom, new))
+                removed = [pk for fid, (pk, _, _) in live.items() if fid not in incoming] if mode == "replace" else []
+                close += removed
+                for start in range(0, len(close), _CHUNK):
+                    conn.execute(update(features_t).where(features_t.c.pk.in_(close[start:start + _CHUNK]))
+                                 .values(valid_to=new))
+                if rows:
+                    _insert_features(conn, rows)
+                total = len(live) - len(removed) + added
+                if current and not (rows or close) and restored_from is None:
+                    # nothing changed: the live version stays; the import is still on record
+                    import_id = self._import(conn, layer, author, source, mode, current)
+                    self._audit(conn, author, "import-unchanged", kind_id, {"version": current, "source": source})
+                    return Version(kind_id, current, 0, 0, 0, total, import_id, unchanged=True)
+                conn.execute(insert(versions_t).values(
+                    layer_id=kind_id, number=new, created_at=_now(), author=author, message=message, added=added,
+                    removed=len(removed), changed=changed, total=total, restored_from=restored_from))
+                done = conn.execute(update(layers_t).where(layers_t.c.id == kind_id,
+                                                           layers_t.c.live_version == current).values(live_version=new))
+                if done.rowcount != 1:
+                    raise Conflict(f"{kind_id} was published by someone else at the same moment; try again")
+                import_id = self._import(conn, layer, author, source, mode, new)
+                self._audit(conn, author, "rollback" if restored_from else "publish", kind_id,
+                            {"version": new, "mode": mode, "source": source, "added": added, "changed": changed,
+                             "removed": len(removed), "quarantined": len(layer.refused),
+                             "restored_from": restored_from})
+        except IntegrityError as exc:
+            if not _lost_publish_race(exc):
+                raise
+            raise Conflict(f"{kind_id} was published by someone else at the same moment; reload, re-apply your "
+                           "change and save again") from None
         log.info("%s: version %d published by %s (+%d ~%d -%d)", kind_id, new, author, added, changed, len(removed))
         return Version(kind_id, new, added, len(removed), changed, total, import_id)
 
     def record_refusal(self, layer: Layer, *, author: str, source: str) -> int:
         """Keep an import that published nothing: its report, and its refused features in quarantine."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             if conn.execute(select(layers_t.c.id).where(layers_t.c.id == layer.kind.id)).first() is None:
                 conn.execute(insert(layers_t).values(id=layer.kind.id, live_version=0))
             import_id = self._import(conn, layer, author, source, "refused", None)
@@ -284,19 +329,20 @@ class Store:
     def _import(conn, layer: Layer, author: str, source: str, mode: str, version: int | None) -> int:
         report = [p.to_dict() for p in (layer.report.problems if layer.report else [])]
         import_id = conn.execute(insert(imports_t).values(
-            layer_id=layer.kind.id, created_at=_now(), author=author, source=source or "", mode=mode,
+            layer_id=layer.kind.id, created_at=_now(), author=clip_text(author, _AUTHOR),
+            source=clip_text(source or "", _SOURCE), mode=mode,
             version=version, report=json.dumps(report, ensure_ascii=False, default=str))).inserted_primary_key[0]
         if layer.refused:
             conn.execute(insert(quarantine_t), [
                 {"import_id": import_id, "layer_id": layer.kind.id, "feature_index": r.get("index"),
-                 "feature_id": None if r.get("id") is None else _dumps(r.get("id")),
+                 "feature_id": _quarantine_id(r.get("id")),
                  "reasons": json.dumps(r["reasons"], ensure_ascii=False),
                  "raw": json.dumps(r.get("raw"), ensure_ascii=False, default=str)} for r in layer.refused])
         return import_id
 
     def last_quarantine(self, layer_id: str) -> int | None:
         """The id of the newest import of ``layer_id`` that put features in quarantine."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return conn.execute(select(func.max(quarantine_t.c.import_id))
                                 .where(quarantine_t.c.layer_id == layer_id)).scalar()
 
@@ -308,20 +354,24 @@ class Store:
                             source=f"version {number}", message=f"rollback to version {number}")
 
     def audit(self, actor: str, action: str, layer_id: str | None = None, detail: dict | None = None) -> None:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             self._audit(conn, actor, action, layer_id, detail or {})
 
     @staticmethod
     def _audit(conn, actor, action, layer_id, detail) -> None:
-        conn.execute(insert(audit_t).values(at=_now(), actor=actor, action=action, layer_id=layer_id,
+        conn.execute(insert(audit_t).values(at=_now(), actor=clip_text(actor, _AUTHOR), action=action, layer_id=layer_id,
                                             detail=json.dumps(detail, ensure_ascii=False, default=str)))
 
     def is_empty(self) -> bool:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return conn.execute(select(func.count()).select_from(layers_t)).scalar() == 0
 
     def create_user(self, name: str, password_hash: str, role: str, layers: list[str], *, actor: str) -> int:
-        with self.engine.begin() as conn:
+        """Raises ValueError when ``name`` breaks the user-name rule (:func:`layers.accounts.check_name`)."""
+        why = accounts.check_name(name)
+        if why:
+            raise ValueError(why)
+        with self._writing() as conn:
             user_id = conn.execute(insert(users_t).values(
                 name=name, password_hash=password_hash, role=role, layers=json.dumps(layers), active=True,
                 created_at=_now())).inserted_primary_key[0]
@@ -329,12 +379,12 @@ class Store:
         return user_id
 
     def user(self, name: str) -> dict | None:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(select(users_t).where(users_t.c.name == name)).mappings().first()
         return dict(row, layers=json.loads(row["layers"])) if row else None
 
     def users(self) -> list[dict]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(select(users_t).order_by(users_t.c.name)).mappings().all()
         return [dict(r, layers=json.loads(r["layers"])) for r in rows]
 
@@ -363,13 +413,13 @@ class Store:
         return bool(done.rowcount)
 
     def user_by_id(self, user_id: int) -> dict | None:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(select(users_t).where(users_t.c.id == user_id)).mappings().first()
         return dict(row, layers=json.loads(row["layers"])) if row else None
 
     def diff(self, layer_id: str, number: int) -> dict[str, list]:
         """What version ``number`` did: ids added, removed and changed against the version before it."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             wrote = {r[0] for r in conn.execute(select(features_t.c.feature_id).where(
                 features_t.c.layer_id == layer_id, features_t.c.valid_from == number))}
             ended = {r[0] for r in conn.execute(select(features_t.c.feature_id).where(
@@ -378,14 +428,38 @@ class Store:
         return {"added": ids(wrote - ended), "removed": ids(ended - wrote), "changed": ids(wrote & ended)}
 
     def count_features(self, layer_id: str) -> int:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return conn.execute(select(func.count()).select_from(features_t).where(
                 features_t.c.layer_id == layer_id, features_t.c.valid_to.is_(None))).scalar()
 
 
-def _sqlite_pragmas(dbapi_connection, _record):
+def _lost_publish_race(exc: IntegrityError) -> bool:
+    """A unique violation on a layer's row or version number: another publish of the layer won the race."""
+    return (exc.statement or "").lstrip().upper().startswith(("INSERT INTO VERSIONS", "INSERT INTO LAYERS"))
+
+
+def _quarantine_id(value) -> str | None:
+    """A refused feature's id for quarantine.feature_id: canonical when it can be, else the JSON text when it
+    fits, else none (the feature as it came in, with its id, is kept in quarantine.raw)."""
+    if value is None:
+        return None
+    fid, _ = canonical_id(value)
+    text = _dumps(fid if fid is not None else value) if not isinstance(value, (dict, list)) else None
+    return text if text is not None and len(text) <= _FEATURE_ID else None
+
+
+def _sqlite_connect(dbapi_connection, _record):
+    """SQLAlchemy's pysqlite recipe: the driver must not begin transactions on its own (it would begin them
+    deferred, and late); :func:`_sqlite_begin` does."""
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    """Write transactions take SQLite's write lock at once (BEGIN IMMEDIATE; others wait up to busy_timeout),
+    so that two publishes of a layer cannot both read the same live version. Reads begin deferred."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("scenemap_write") else "BEGIN")

@@ -130,3 +130,51 @@ def test_move_a_feature_by_dragging_it(editor_page):
     assert after[0] > before[0] and after[1] < before[1]  # dragged right and down: east and south
     assert after == pytest.approx(dropped, abs=1e-6)  # saved where it was dropped
     assert errors == []
+
+
+SAVE_URL = "**/staff/layers/outdoor_dining_pilots/edits"
+
+
+def test_a_proxy_error_page_is_shown_and_saving_works_again(editor_page):
+    page, app, errors = editor_page
+    page.route(SAVE_URL, lambda route: route.fulfill(status=502, content_type="text/html",
+                                                     body="<html><body><h1>502 Bad Gateway</h1></body></html>"))
+    status, text = save(page)
+    assert status == "502" and text.startswith("服务器错误") and "HTTP 502" in text
+    assert page.is_enabled("#editor-save")
+    page.unroute(SAVE_URL)
+    page.evaluate("""() => { const g = window.SceneEditor.group;
+        g.eachLayer(l => { if (l.feature.id === 'od-licun') window.SceneEditor.select(l); }); }""")
+    page.fill("#editor-form input[name=capacity]", "17")
+    status, text = save(page)
+    assert status == "200" and "version 2" in text
+    assert live(app)["od-licun"]["properties"]["capacity"] == 17
+
+
+def test_a_network_failure_is_shown_and_saving_works_again(editor_page):
+    page, app, errors = editor_page
+    page.route(SAVE_URL, lambda route: route.abort("connectionreset"))
+    status, text = save(page)
+    assert status == "0" and text.startswith("网络错误") and "Network error" in text
+    assert page.is_enabled("#editor-save")
+    assert app.extensions["store"].live_versions()["outdoor_dining_pilots"] == 1
+
+
+def test_an_ended_session_is_shown_and_the_button_works_again(editor_page):
+    page, app, errors = editor_page
+    status = page.evaluate("""async () => {  // log out in another request, as another tab would
+        const body = new URLSearchParams({csrf_token: document.querySelector('meta[name="csrf-token"]').content});
+        return (await fetch('/staff/logout', {method: 'POST', body: body})).status; }""")
+    assert status == 200  # followed the redirect to the map
+    status, text = save(page)
+    assert status == "401" and text.startswith("登录已过期") and "log in again" in text
+    assert page.is_enabled("#editor-save")
+    assert app.extensions["store"].live_versions()["outdoor_dining_pilots"] == 1
+
+
+def test_an_expired_csrf_token_is_shown(editor_page):
+    page, app, errors = editor_page
+    page.route(SAVE_URL, lambda route: route.continue_(headers=dict(route.request.headers, **{"x-csrftoken": "stale"})))
+    status, text = save(page)
+    assert status == "400" and "HTTP 400" in text and "页面已过期" in text
+    assert page.is_enabled("#editor-save")

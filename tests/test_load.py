@@ -202,3 +202,64 @@ def test_an_error_in_the_collection_itself_refuses_the_whole_file():
     doc["crs"] = {"type": "name", "properties": {"name": "EPSG:3857"}}
     layer, errs = errors_of(json.dumps(doc))
     assert "legacy 'crs' member" in errs and len(layer) == 0
+
+
+def test_ids_are_text_whole_numbers_become_their_digits():
+    features = [point(7, 120.38, 36.07), point("p1", 120.38, 36.07), point(8.0, 120.38, 36.07),
+                point(12345678901234567, 120.38, 36.07)]
+    layer, errs = errors_of(feature_collection(features))
+    assert errs == "" and layer.ids == ["7", "p1", "8", "12345678901234567"]
+
+
+def test_an_id_given_as_a_number_and_as_text_is_one_id_and_a_duplicate():
+    layer, errs = errors_of(feature_collection([point(7, 120.38, 36.07), point("7", 120.39, 36.07)]))
+    assert "duplicate id '7' (also feature #0)" in errs and layer.ids == ["7"]
+    layer, errs = errors_of(feature_collection([point("7", 120.38, 36.07), point(7.0, 120.39, 36.07)]))
+    assert "duplicate id 7.0 (read as the text '7') (also feature #0)" in errs and layer.ids == ["7"]
+
+
+@pytest.mark.parametrize("fid, expected", [
+    (7.5, "not 7.5"), ("", "cannot be ''"), (".", "cannot be '.'"),
+    ("..", "cannot be '..'"), ("a\nb", "control character U+000A"), ("a\x00b", "control character U+0000"),
+    ("a\u2028b", "control character U+2028"), ("x" * 201, "201 characters long; at most 200"),
+])
+def test_ids_that_cannot_be_kept_are_refused(fid, expected):
+    layer, errs = errors_of(feature_collection([point(fid, 120.38, 36.07), point("ok", 120.39, 36.07)]))
+    assert expected in errs and layer.ids == ["ok"] and layer.refused[0]["id"] == fid
+    assert "要素编号" in errs  # Chinese first, English beside
+
+
+@pytest.mark.parametrize("fid, expected", [(True, "not true"), (7.5, "not 7.5"), ([1], "not list"), ("", "cannot be")])
+def test_ids_from_other_readers_follow_the_same_rule(fid, expected):
+    """GDAL's readers hand their features to check_features directly, past the GeoJSON structure checks."""
+    from layers.load import check_features
+    from layers.problems import Report
+
+    layer = check_features([point(fid, 120.38, 36.07), point(3, 120.39, 36.07)], Report("t.csv"), DINING)
+    assert expected in layer.report.text() and layer.ids == ["3"]
+
+
+def test_the_longest_id_allowed_is_kept():
+    from layers.load import MAX_ID_LENGTH
+
+    fid = "长" * MAX_ID_LENGTH
+    layer, errs = errors_of(feature_collection([point(fid, 120.38, 36.07)]))
+    assert errs == "" and layer.ids == [fid]
+
+
+def test_an_id_made_up_for_a_feature_without_one_is_unlike_the_given_ones():
+    features = [point("outdoor_dining_pilots-1", 120.38, 36.07), point(None, 120.39, 36.07)]
+    del features[1]["id"]
+    features.reverse()  # the feature without an id comes first: it would be outdoor_dining_pilots-1
+    layer, errs = errors_of(feature_collection(features))
+    assert errs == "" and layer.ids == ["outdoor_dining_pilots-1-1", "outdoor_dining_pilots-1"]
+
+
+def test_ids_a_reader_makes_up_are_text_too(tmp_path):
+    from layers.readers import read_file
+
+    path = tmp_path / "points.csv"
+    path.write_text("name,district,source,lon,lat\n甲,市南区,sample,120.38,36.07\n乙,市南区,sample,120.39,36.07\n", "utf-8")
+    layer = read_file(path, DINING)
+    assert layer.report.ok, layer.report.text()
+    assert layer.ids == ["1", "2"]

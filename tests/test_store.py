@@ -1,5 +1,7 @@
 """layers.store: versions, diffs, rollback, optimistic locking, quarantine, audit — on a real SQLite file."""
 
+import threading
+
 import pytest
 
 from layers.load import read_layer
@@ -96,3 +98,131 @@ def test_users(store):
     store.create_user("alice", "hash", "editor", ["hq_clusters"], actor="admin")
     assert store.user("alice")["layers"] == ["hq_clusters"] and store.user("bob") is None
     assert store.audit_log()[-1]["action"] == "user-create"
+
+
+def race(count, work):
+    """Run work(n) for n in range(count) in threads released together; return each result or exception."""
+    barrier, outcomes = threading.Barrier(count), [None] * count
+
+    def run(n):
+        barrier.wait()
+        try:
+            outcomes[n] = work(n)
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            outcomes[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@pytest.mark.parametrize("start", [0, 1], ids=["first-publish", "later-publish"])
+def test_simultaneous_publishes_one_wins_the_others_conflict(store, start):
+    if start:
+        store.publish(layer_of([point("a", 120.38, 36.07)]), author="seed")
+    edits = [layer_of([point("a", 120.38, 36.07, capacity=n + 1)]) for n in range(25)]
+    outcomes = race(25, lambda n: store.publish(edits[n], author=f"ed{n}", expected_version=start))
+    won = [o for o in outcomes if not isinstance(o, Exception)]
+    assert len(won) == 1 and won[0].number == start + 1, outcomes
+    assert all(isinstance(o, Conflict) for o in outcomes if o is not won[0]), outcomes
+    assert [h["number"] for h in store.history(DINING.id)] == list(range(1, start + 2))
+    assert store.live_versions()[DINING.id] == start + 1 and store.count_features(DINING.id) == 1
+
+
+def test_simultaneous_publishes_without_expectations_all_land_in_turn(store):
+    store.publish(layer_of([point("a", 120.38, 36.07)]), author="seed")
+    edits = [layer_of([point("a", 120.38, 36.07, capacity=n + 1)]) for n in range(12)]
+    outcomes = race(12, lambda n: store.publish(edits[n], author=f"ed{n}").number)
+    assert sorted(outcomes) == list(range(2, 14)), outcomes
+    assert [h["number"] for h in store.history(DINING.id)] == list(range(1, 14))
+    assert store.count_features(DINING.id) == 1
+
+
+def test_a_version_number_taken_behind_the_store_s_back_is_a_conflict(store):
+    """Whatever made the version number taken (an older server, a race), the caller gets Conflict, not a
+    database error."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+
+    from layers.store import versions_t
+
+    store.publish(layer_of([point("a", 120.38, 36.07)]), author="ann")
+    with store.engine.begin() as conn:
+        conn.execute(insert(versions_t).values(layer_id=DINING.id, number=2, created_at=datetime.now(timezone.utc),
+                                               author="other", added=0, removed=0, changed=0, total=1))
+    with pytest.raises(Conflict, match="at the same moment"):
+        store.publish(layer_of([point("a", 120.38, 36.07, capacity=3)]), author="bob")
+    assert store.live_versions()[DINING.id] == 1 and store.load(DINING).properties[0].get("capacity") is None
+
+
+def test_long_ids_are_refused_before_the_store_the_same_on_both_databases(store):
+    long_id = "长" * 600  # SQLite would keep it; PostgreSQL's String(512) would fail the whole publish
+    layer = layer_of([point(long_id, 120.38, 36.07), point("ok", 120.39, 36.07)])
+    assert layer.ids == ["ok"] and "600 characters long; at most 200" in layer.refused[0]["reasons"][0]
+    version = store.publish(layer, author="ann")
+    assert store.load(DINING).ids == ["ok"]
+    [row] = store.quarantined(version.import_id)
+    assert row["feature_id"] is None and row["feature_index"] == 0  # the full id stays in the raw feature
+    refused = store.quarantine_collection(DINING.id, version.import_id)["features"]
+    assert refused[0]["id"] == long_id
+
+
+def test_text_from_users_is_shortened_to_fit_the_same_on_both_databases(store):
+    from sqlalchemy import select
+
+    from layers.store import imports_t
+
+    source = "/数据/" + "很长的文件夹名/" * 200 + "file\x00name.geojson"
+    version = store.publish(layer_of([point("a", 120.38, 36.07)]), author="作者" * 100, source=source)
+    with store.engine.connect() as conn:
+        stored = conn.execute(select(imports_t.c.source, imports_t.c.author)
+                              .where(imports_t.c.id == version.import_id)).one()
+    assert len(stored.source) == 512 and stored.source.endswith("…") and stored.source.startswith("/数据/很长的文件夹名/")
+    assert len(stored.author) == 128 and stored.author.endswith("作…")
+    history = store.history(DINING.id)[-1]
+    assert history["author"] == stored.author
+    store.audit("a\x00" + "b" * 500, "login-failed")
+    actor = store.audit_log()[-1]["actor"]
+    assert actor.startswith("a\ufffdbbb") and len(actor) == 128
+
+
+def test_a_user_name_is_checked_before_it_is_stored(store):
+    for name in ("x" * 65, "", "a b", "a\x00b"):
+        with pytest.raises(ValueError, match="user name"):
+            store.create_user(name, "hash", "editor", [], actor="admin")
+    assert store.users() == []
+    store.create_user("张三.zhang@qd", "hash", "editor", [], actor="admin")
+    assert [u["name"] for u in store.users()] == ["张三.zhang@qd"]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_migration_0003_makes_stored_numeric_ids_text_so_a_reimport_changes_nothing(request, tmp_path, database):
+    from sqlalchemy import insert
+
+    from layers.store import quarantine_t
+
+    url = f"sqlite:///{tmp_path}/old.sqlite" if database == "sqlite" else \
+        request.getfixturevalue("postgres").new_database()
+    store = Store(url)
+    store.upgrade("0002")
+    features = [point("7", 120.38, 36.07), point("p1", 120.39, 36.07), point("9", 120.40, 36.07),
+                point("9-text", 120.41, 36.07, capacity=9)]
+    old = layer_of(features)
+    old.ids = [7, "p1", 9, "9"]  # as the store kept them before: numbers and text side by side
+    version = store.publish(old, author="old-server")
+    with store.engine.begin() as conn:
+        conn.execute(insert(quarantine_t).values(import_id=version.import_id, layer_id=DINING.id, feature_index=4,
+                                                 feature_id="12", reasons="[]", raw="{}"))
+    store.upgrade()
+    assert store.load(DINING).ids == ["7", "p1", "9 (number)", "9"]
+    assert store.quarantined(version.import_id)[0]["feature_id"] == '"12"'
+    again = layer_of([point(7, 120.38, 36.07), point("p1", 120.39, 36.07)])
+    again.ids, again.properties = again.ids + ["9 (number)", "9"], again.properties + old.properties[2:]
+    again.geometries = old.geometries
+    assert store.publish(again, author="re-import").unchanged
+    store.engine.dispose()
+

@@ -1,49 +1,157 @@
 """Staff pages: import with a validation report and a preview before publishing, history, diff, rollback,
-quarantine download. Every write needs an account that may edit the layer, and a CSRF token."""
+quarantine download. Every write needs an account that may edit the layer, and a CSRF token.
+
+What a client sends is checked before it is used: version numbers by one rule (:func:`version_number`), upload
+tokens against the form the server issues, before any file is touched; the editor's JSON through the strict
+reader (layers.jsontext). A bad value is a 400, 403 or 404 with a message, never a 500.
+"""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+import os
+import re
 import shutil
 import time
 import uuid
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import BaseConverter
 from werkzeug.security import generate_password_hash
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 
-from layers import accounts
+from layers import accounts, jsontext
 from layers.area import DISTRICT_NAMES
-from layers.load import read_layer
+from layers.load import read_document
+from layers.problems import Report
 from layers.readers import SUFFIXES, check_crs, read_file
 from layers.registry import KINDS, REGISTRY, get
 from layers.store import Conflict
 
-from . import mapshell
+from . import errors, mapshell
 
+log = logging.getLogger(__name__)
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 OPTIONS = {"crs": ("wgs84", "gcj02", "bd09"), "encoding": ("utf-8", "gb18030"), "mode": ("replace", "append")}
+
+#: The one rule for a version (or import) number a client sends, in a form, a JSON body or a URL: the ASCII
+#: digits 0-9 only (str.isdigit and int() also take "²" and "١"), at most nine of them (the store's integers).
+VERSION_DIGITS = "[0-9]{1,9}"
+MAX_VERSION = 10 ** 9 - 1
+#: Upload tokens are exactly what upload() issues (uuid4().hex); anything else never reaches the file system.
+_TOKEN = re.compile(r"[0-9a-f]{32}")
+_EXPIRED = "上传已过期，请重新上传 This upload is no longer waiting; upload the file again"
+
+
+class QuotaExceeded(HTTPException):
+    """413 for a user's waiting uploads over UPLOAD_QUOTA_BYTES (not the request's size: that is werkzeug's own)."""
+
+    code = 413
+
+
+def version_number(value) -> int | None:
+    """``value`` (form text, or a JSON number) as a version number, or None when it is not one."""
+    if type(value) is int:  # not bool
+        return value if 0 <= value <= MAX_VERSION else None
+    return int(value) if isinstance(value, str) and re.fullmatch(VERSION_DIGITS, value) else None
+
+
+class NumberConverter(BaseConverter):
+    """``<number:...>`` in a URL: a version number by :func:`version_number`'s rule (werkzeug's int takes "١")."""
+
+    regex = VERSION_DIGITS
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+@bp.record_once
+def _register_converter(state) -> None:
+    state.app.url_map.converters["number"] = NumberConverter
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    """The editor's save endpoint answers every error in JSON (its page reads JSON); pages answer as elsewhere."""
+    if request.endpoint != "staff.save":
+        return errors.handle_http(exc)
+    if isinstance(exc, CSRFError):
+        detail = "页面已过期，请重新加载后再修改 The page has expired (its CSRF token): reload it and make the change again"
+    elif isinstance(exc, RequestEntityTooLarge):
+        detail = "修改太大，未保存 The edits are larger than the server accepts; nothing was saved"
+    else:
+        detail = exc.description or exc.name
+    return {"status": exc.code, "title": exc.name, "detail": detail}, exc.code
 
 
 def _store():
     return current_app.extensions["store"]
 
 
-def _editable(layer_id: str):
+def _kind(layer_id: str):
     if layer_id not in REGISTRY:
-        abort(404, f"no layer {layer_id!r}")
+        abort(404, f"没有此图层 There is no layer {layer_id[:80]!r}")
+    return get(layer_id)
+
+
+def _editable(layer_id: str):
+    kind = _kind(layer_id)
     if not current_user.can_edit(layer_id):
         abort(403, f"你不能修改此图层 You may not change {layer_id}")
-    return get(layer_id)
+    return kind
+
+
+def _form_version(name: str) -> int:
+    number = version_number(request.form.get(name, ""))
+    if number is None:
+        abort(400, f"版本号无效 {name}={request.form.get(name, '')[:20]!r} is not a version number (digits 0-9)")
+    return number
 
 
 def _uploads() -> Path:
     return Path(current_app.config["UPLOAD_DIR"] or Path(current_app.instance_path) / "uploads")
+
+
+def _upload_folder() -> Path:
+    """A new folder for one upload, readable by the server's user only (as is the folder that holds them)."""
+    root = _uploads()
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(root, 0o700)
+    folder = root / uuid.uuid4().hex
+    folder.mkdir(mode=0o700)
+    return folder
+
+
+def _private(path: Path):
+    """A new file, mode 600 whatever the umask, opened for writing."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+
+
+def _meta(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / "meta.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _pending(user: str) -> list[tuple[Path, dict]]:
+    """The uploads of ``user`` that wait to be published: (folder, meta)."""
+    if not _uploads().is_dir():
+        return []
+    found = ((folder, _meta(folder)) for folder in _uploads().iterdir() if folder.is_dir())
+    return [(folder, meta) for folder, meta in found if meta and meta.get("user") == user]
 
 
 def _forget_old_uploads(max_age_s: float = 24 * 3600) -> None:
@@ -89,15 +197,39 @@ def upload(layer_id: str):
     file = request.files.get("file")
     if file is None or not file.filename:
         abort(400, "请选择文件 Choose a file to upload")
+    suffix = Path(file.filename).suffix.lower()
+    if suffix not in SUFFIXES:
+        abort(400, f"不支持的文件类型 Unsupported file type {suffix[:20] or '(none)'!r}; use one of {', '.join(SUFFIXES)} "
+                   "(a Shapefile goes in a .zip)")
     _forget_old_uploads()
-    token = uuid.uuid4().hex
-    folder = _uploads() / token
-    folder.mkdir(parents=True)
-    path = folder / f"upload{Path(file.filename).suffix.lower()}"  # the user's name is kept in meta.json only
-    file.save(path)
-    (folder / "meta.json").write_text(json.dumps({"layer": layer_id, "options": options, "name": file.filename,
-                                                  "user": current_user.name}), "utf-8")
-    return _preview(kind, token, path, options, file.filename)
+    folder = _upload_folder()
+    path = folder / f"upload{suffix}"  # the user's name is kept in meta.json only
+    with _private(path) as fh:
+        file.save(fh)
+    _keep_within_quota(folder, layer_id, path.stat().st_size)
+    with _private(folder / "meta.json") as fh:
+        fh.write(json.dumps({"layer": layer_id, "options": options, "name": file.filename, "user": current_user.name,
+                             "size": path.stat().st_size}).encode())
+    return _preview(kind, folder.name, path, options, file.filename)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2 ** 20:.1f} MB" if n >= 2 ** 20 else f"{n:,} bytes"
+
+
+def _keep_within_quota(folder: Path, layer_id: str, size: int) -> None:
+    """One pending upload per user and layer (this one replaces an earlier preview of the layer), and at most
+    UPLOAD_QUOTA_BYTES waiting per user; over it, this upload is dropped and the others are kept."""
+    quota = current_app.config["UPLOAD_QUOTA_BYTES"]
+    mine = [(f, meta) for f, meta in _pending(current_user.name) if f != folder]
+    others = sum(meta.get("size", 0) for f, meta in mine if meta.get("layer") != layer_id)
+    if others + size > quota:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise QuotaExceeded(f"上传配额已满 Your uploads waiting to be published would take {_size(others + size)}, more "
+                            f"than your {_size(quota)}; publish them first, or wait a day until they expire")
+    for earlier, meta in mine:
+        if meta.get("layer") == layer_id:
+            shutil.rmtree(earlier, ignore_errors=True)
 
 
 def _read(kind, path: Path, options: dict, name: str):
@@ -117,20 +249,25 @@ def _preview(kind, token: str, path: Path, options: dict, name: str):
 @login_required
 def publish(layer_id: str):
     kind = _editable(layer_id)
+    expected = _form_version("expected")
     token = request.form.get("token", "")
+    if not _TOKEN.fullmatch(token):
+        abort(400, "上传编号无效 This is not an upload token of ours; upload the file again")
     folder = _uploads() / token
-    if not token.isalnum() or not (folder / "meta.json").exists():
-        abort(400, "上传已过期，请重新上传 This upload is no longer waiting; upload the file again")
-    meta = json.loads((folder / "meta.json").read_text("utf-8"))
+    meta = _meta(folder)
+    if meta is None:
+        abort(400, _EXPIRED)
     if meta["layer"] != layer_id or meta["user"] != current_user.name:
         abort(403, "这不是你的上传 This upload is not yours")
-    path = next(p for p in folder.iterdir() if p.name.startswith("upload"))
+    path = next(folder.glob("upload*"), None)
+    if path is None:
+        abort(400, _EXPIRED)
     layer = _read(kind, path, meta["options"], meta["name"])
     if not len(layer):
         abort(400, "没有可发布的要素 No feature was accepted; nothing to publish")
     try:
         version = _store().publish(layer, author=current_user.name, mode=meta["options"]["mode"], source=meta["name"],
-                                   expected_version=int(request.form.get("expected", "-1")))
+                                   expected_version=expected)
     except Conflict as exc:
         return render_template("error.html", status=409, title="Conflict", detail=str(exc)), 409
     shutil.rmtree(folder, ignore_errors=True)
@@ -160,15 +297,18 @@ def edit(layer_id: str):
 def save(layer_id: str):
     """Save the edited layer (a whole FeatureCollection) through the same check, version and audit path."""
     kind = _editable(layer_id)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("expected_version"), int):
-        return {"detail": "expected a JSON object with expected_version and collection"}, 400
-    layer = read_layer(json.dumps(body.get("collection")).encode(), kind, source="edits")
+    report = Report("edits")
+    body = jsontext.parse_json(request.get_data(), report)
+    expected = version_number(body.get("expected_version")) if isinstance(body, dict) else None
+    if expected is None:
+        return {"detail": "请求无效，未保存 Not saved: expected a JSON object with expected_version (a version number) "
+                          "and collection", "problems": [p.to_dict() for p in report.errors]}, 400
+    layer = read_document(body.get("collection"), kind, source="edits")
     if not layer.report.ok:
         return {"detail": "修改未保存 Not saved: fix these first", "problems": [p.to_dict() for p in layer.report.errors]}, 400
     try:
         version = _store().publish(layer, author=current_user.name, mode="replace", source="browser edit",
-                                   expected_version=body["expected_version"], message="edited in the browser")
+                                   expected_version=expected, message="edited in the browser")
     except Conflict as exc:
         return {"detail": str(exc)}, 409
     current_app.extensions["catalog_checked"] = 0
@@ -179,45 +319,41 @@ def save(layer_id: str):
 @bp.get("/layers/<layer_id>/history")
 @login_required
 def history(layer_id: str):
-    if layer_id not in REGISTRY:
-        abort(404, f"no layer {layer_id!r}")
+    kind = _kind(layer_id)
     live = _store().live_versions().get(layer_id, 0)
-    return render_template("staff/history.html", kind=get(layer_id), rows=reversed(_store().history(layer_id)),
+    return render_template("staff/history.html", kind=kind, rows=reversed(_store().history(layer_id)),
                            live=live, can_edit=current_user.can_edit(layer_id),
                            quarantine=_store().last_quarantine(layer_id))
 
 
-@bp.get("/layers/<layer_id>/versions/<int:number>")
+@bp.get("/layers/<layer_id>/versions/<number:number>")
 @login_required
 def diff(layer_id: str, number: int):
-    if layer_id not in REGISTRY:
-        abort(404, f"no layer {layer_id!r}")
-    return render_template("staff/diff.html", kind=get(layer_id), number=number, diff=_store().diff(layer_id, number))
+    return render_template("staff/diff.html", kind=_kind(layer_id), number=number, diff=_store().diff(layer_id, number))
 
 
 @bp.post("/layers/<layer_id>/rollback")
 @login_required
 def rollback(layer_id: str):
     kind = _editable(layer_id)
-    number = request.form.get("version", "")
-    if not number.isdigit():
-        abort(400, "version must be a version number")
+    number = _form_version("version")
     try:
-        version = _store().rollback(kind, int(number), author=current_user.name)
+        version = _store().rollback(kind, number, author=current_user.name)
     except LookupError as exc:
-        abort(404, str(exc))
+        abort(404, f"没有此版本 {exc}")
     current_app.extensions["catalog_checked"] = 0
     flash(f"第 {version.number} 版恢复了第 {number} 版 · Version {version.number} restores version {number}")
     return redirect(url_for("staff.history", layer_id=layer_id))
 
 
-@bp.get("/layers/<layer_id>/quarantine/<int:import_id>.geojson")
+@bp.get("/layers/<layer_id>/quarantine/<number:import_id>.geojson")
 @login_required
 def quarantine(layer_id: str, import_id: int):
-    body = json.dumps(_store().quarantine_collection(layer_id, import_id), ensure_ascii=False)
-    response = Response(body, mimetype="application/geo+json")
-    response.headers["Content-Disposition"] = f'attachment; filename="quarantine-{layer_id}-{import_id}.geojson"'
-    return response
+    """The features an import refused, for those who may change the layer (they hold what was sent)."""
+    _editable(layer_id)
+    body = json.dumps(_store().quarantine_collection(layer_id, import_id), ensure_ascii=False).encode()
+    return send_file(io.BytesIO(body), mimetype="application/geo+json", as_attachment=True,
+                     download_name=f"quarantine-{layer_id}-{import_id}.geojson")
 
 
 def _rule(check, *others):

@@ -93,6 +93,52 @@
     e.layers.eachLayer(function (layer) { if (layer === selected) { selected = null; form.hidden = true; } });
   });
 
+  var saveButton = document.getElementById('editor-save');
+  // What a failed save says first, by status; the server's own detail (and problems) follow when it sent JSON.
+  var FAILURES = {
+    0: '网络错误，未保存 Network error: not saved; check the connection and save again',
+    400: '保存失败 Not saved',
+    401: '登录已过期，未保存 Your session has ended: not saved; log in again in another tab, then save again',
+    403: '没有权限，未保存 Not allowed: not saved',
+    404: '找不到图层，未保存 Not found: not saved',
+    409: '冲突 Conflict: not saved',
+    413: '修改太大，未保存 Too large: not saved'
+  };
+
+  function failure(status) {
+    return FAILURES[status] || (status >= 500 ? '服务器错误，未保存 Server error: not saved; try again later'
+                                              : '保存失败 Not saved');
+  }
+
+  // Any answer becomes {status, body}: body is the server's JSON, or null for anything else (a log-in page
+  // after an ended session, a proxy's error page, a 413 from a front server...).
+  function read(response) {
+    if (response.redirected && /\/staff\/login/.test(response.url)) {  // the session ended: sent to log in
+      return { status: 401, body: null };
+    }
+    var type = response.headers.get('Content-Type') || '';
+    if (!/^application\/json/.test(type)) { return { status: response.status, body: null }; }
+    return response.json().then(function (body) { return { status: response.status, body: body }; },
+                                function () { return { status: response.status, body: null }; });
+  }
+
+  function show(answer, features) {
+    var body = answer.body;
+    if (answer.status === 200 && body && typeof body.version === 'number') {
+      version = body.version;
+      statusBox.textContent = body.unchanged ? '没有改动 Nothing changed (version ' + version + ')'
+        : '已保存为第 ' + version + ' 版 Saved as version ' + version +
+          ' (+' + body.added + ' ~' + body.changed + ' −' + body.removed + ')';
+      return;
+    }
+    statusBox.textContent = failure(answer.status) + (answer.status ? ' (HTTP ' + answer.status + ')' : '') +
+      (body && body.detail ? ': ' + body.detail : '');
+    ((body && body.problems) || []).forEach(function (problem) {
+      var id = features[problem.index] ? features[problem.index].id : problem.feature_id;
+      problemList.appendChild(el('li', null, (id !== undefined && id !== null ? id + ': ' : '') + problem.message));
+    });
+  }
+
   function save() {
     var features = group.getLayers().map(function (layer) {
       return { type: 'Feature', id: layer.feature.id, properties: layer.feature.properties,
@@ -100,31 +146,24 @@
     });
     statusBox.textContent = '保存中… Saving…';
     problemList.textContent = '';
+    saveButton.disabled = true;
+    var status = 0;
     return fetch(config.save, {
       method: 'POST', credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf },
       body: JSON.stringify({ expected_version: version, collection: { type: 'FeatureCollection', features: features } })
-    }).then(function (response) {
-      return response.json().then(function (body) { return { status: response.status, body: body }; });
-    }).then(function (answer) {
-      var body = answer.body;
-      if (answer.status === 200) {
-        version = body.version;
-        statusBox.textContent = body.unchanged ? '没有改动 Nothing changed (version ' + version + ')'
-          : '已保存为第 ' + version + ' 版 Saved as version ' + version +
-            ' (+' + body.added + ' ~' + body.changed + ' −' + body.removed + ')';
-      } else {
-        statusBox.textContent = (answer.status === 409 ? '冲突 Conflict: ' : '') + body.detail;
-        (body.problems || []).forEach(function (problem) {
-          var id = features[problem.index] ? features[problem.index].id : problem.feature_id;
-          problemList.appendChild(el('li', null, (id !== undefined && id !== null ? id + ': ' : '') + problem.message));
-        });
-      }
-      document.body.setAttribute('data-saved', String(answer.status));
+    }).then(read, function () { return { status: 0, body: null }; }).then(function (answer) {
+      status = answer.status;
+      show(answer, features);
+    }).catch(function (error) {  // a fault of ours: still say that nothing was saved
+      statusBox.textContent = '保存失败 Not saved: ' + error;
+    }).then(function () {
+      saveButton.disabled = false;
+      document.body.setAttribute('data-saved', String(status));
     });
   }
 
-  document.getElementById('editor-save').addEventListener('click', save);
+  saveButton.addEventListener('click', save);
   // the district outlines, for orientation only: not editable, not clickable
   map.createPane('context').style.zIndex = '350';
   fetch(config.context).then(function (response) { return response.json(); }).then(function (data) {
