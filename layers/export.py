@@ -2,6 +2,7 @@
 
 GeoJSON, GeoPackage, CSV (lon/lat columns for points, WKT otherwise), zipped Shapefile (UTF-8, with a
 .cpg so Chinese text survives) and KML. Several layers go into one GeoPackage, or one zip for the others.
+Text cells of CSV files are neutralized against spreadsheet formulas (:func:`neutralize_formula`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,32 @@ FORMATS = {
 }
 
 
-def _column(fld_type: str, values: list):
+#: What a spreadsheet takes for the start of a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _quoted(text: str) -> bool:
+    """Whether ``text`` is a neutralized cell: a quote, then a formula start or another quote."""
+    return text[:1] == "'" and text[1:2] in (*FORMULA_STARTS, "'")
+
+
+def neutralize_formula(text: str) -> str:
+    """A text cell a spreadsheet shows as text: prefixed with ``'`` when it starts like a formula (or like
+    an already neutralized cell, so that :func:`restore_formula` gives back exactly ``text``)."""
+    return "'" + text if text[:1] in FORMULA_STARTS or _quoted(text) else text
+
+
+def restore_formula(text: str) -> str:
+    """The inverse of :func:`neutralize_formula`: ``restore_formula(neutralize_formula(t)) == t`` for every t."""
+    return text[1:] if _quoted(text) else text
+
+
+def _text(values, csv: bool) -> np.ndarray:
+    texts = [None if v is None else str(v) for v in values]
+    return np.array([neutralize_formula(t) if csv and t is not None else t for t in texts], dtype=object)
+
+
+def _column(fld_type: str, values: list, csv: bool = False):
     present = np.array([v is not None for v in values], dtype=bool)
     if fld_type in ("integer", "year"):
         return np.array([v if v is not None else 0 for v in values], dtype=np.int64), ~present
@@ -51,7 +77,7 @@ def _column(fld_type: str, values: list):
         return np.array([v if v is not None else np.nan for v in values], dtype=np.float64), None
     if fld_type == "boolean":
         return np.array([bool(v) for v in values], dtype=bool), ~present
-    return np.array([None if v is None else str(v) for v in values], dtype=object), None
+    return _text(values, csv), None
 
 
 def _geometry_type(geoms: np.ndarray) -> tuple[str, bool]:
@@ -70,16 +96,17 @@ def _geometry_type(geoms: np.ndarray) -> tuple[str, bool]:
 def _write(path: Path, kind, layer: Layer, positions: np.ndarray, fmt: Format, layer_name: str, append: bool):
     geoms = layer.geometries[positions]
     props = [layer.properties[i] for i in positions]
-    names, data, masks = ["id"], [np.array([str(layer.ids[i]) for i in positions], dtype=object)], [None]
+    csv = fmt.driver == "CSV"
+    names, data, masks = ["id"], [_text([layer.ids[i] for i in positions], csv)], [None]
     for fld in kind.fields:
-        column, mask = _column(fld.type, [p.get(fld.name) for p in props])
+        column, mask = _column(fld.type, [p.get(fld.name) for p in props], csv)
         names.append(SHAPEFILE_NAMES.get(fld.name, fld.name) if fmt.driver == "ESRI Shapefile" else fld.name)
         data.append(column)
         masks.append(mask)
     gtype, promote = _geometry_type(geoms) if len(geoms) else (kind.geometry_types[-1], False)
     layer_options = dict(fmt.layer_options)
     wkb = shapely.to_wkb(geoms)
-    if fmt.driver == "CSV":
+    if csv:
         if kind.is_point_layer:
             names += ["lon", "lat"]
             data += [shapely.get_x(geoms), shapely.get_y(geoms)]
