@@ -8,6 +8,7 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+from werkzeug.http import parse_options_header
 
 from layers.export import FORMULA_STARTS, neutralize_formula, restore_formula
 
@@ -29,7 +30,8 @@ def read_back(tmp_path, response, layer_id, fmt):
 def test_round_trip(client, app, tmp_path, layer_id, fmt):
     response = client.get(f"/api/layers/{layer_id}/download", query_string={"format": fmt})
     assert response.status_code == 200, response.data[:300]
-    assert f'filename="qingdao-{layer_id}' in response.headers["Content-Disposition"]
+    disposition, options = parse_options_header(response.headers["Content-Disposition"])
+    assert disposition == "attachment" and options["filename"].startswith(f"qingdao-{layer_id}")
     meta, _, geometry, fields = read_back(tmp_path, response, layer_id, fmt)
     live = app.extensions["catalog"].get(layer_id)
     columns = {name.lower(): values for name, values in zip(meta["fields"], fields)}

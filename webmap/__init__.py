@@ -31,6 +31,9 @@ DEFAULTS = {
     "LOGIN_RATE_LIMIT": "5 per minute",
     "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
     "UPLOAD_DIR": "",
+    "EXPORT_CACHE_DIR": "",
+    "DOWNLOAD_RATE_LIMIT": "30 per minute",
+    "HTML_RATE_LIMIT": "120 per minute",
 }
 
 
@@ -77,6 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for module in (pages, api, ogc, assets, staff):
         app.register_blueprint(module.bp)
     auth.init_app(app)
+    api.init_app(app)
     # read-only blueprints: a POST there is answered 405, not with a CSRF error; writes live under /staff
     auth.csrf.exempt(api.bp)
     auth.csrf.exempt(ogc.bp)
