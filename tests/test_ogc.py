@@ -254,3 +254,33 @@ def test_html_pages_are_rate_limited_and_json_is_not(publish):
     assert client.get("/ogc/collections/hq_clusters/items/a").status_code == 200
     assert client.get("/ogc/collections/hq_clusters/items?f=json").status_code == 200
 
+
+ODD_IDS = ["a/b", "a/b/c", "ends/", "q?x=1", "h#1", "50%", "%2F", "with space", "中文编号", "x&y=z", "+plus",
+           "semi;colon", "quote'\"", "plain"]
+
+
+def test_every_item_link_reaches_its_feature_whatever_its_id(publish):
+    points = shapely.points(np.column_stack([np.linspace(120.30, 120.45, len(ODD_IDS)), np.full(len(ODD_IDS), 36.08)]))
+    client = publish("outdoor_dining_pilots", ODD_IDS, points)
+    table = client.get("/ogc/collections/outdoor_dining_pilots/items?f=html").get_data(as_text=True)
+    hrefs = [html.unescape(h) for h in re.findall(r'<tr><td><a href="([^"]+)">', table)]
+    assert len(hrefs) == len(ODD_IDS)
+    for fid, href in zip(ODD_IDS, hrefs):
+        page = client.get(href)
+        assert page.status_code == 200, (fid, href)
+        text = page.get_data(as_text=True)
+        assert f"<code>{escape(fid)}</code>" in text
+        links = [html.unescape(h) for h in re.findall(r'<li><a href="([^"]+)" type="application/geo\+json">', text)]
+        assert links
+        for link in links:
+            feature = json.loads(client.get(link).data)
+            assert feature["id"] == fid, (fid, link)
+            for item_link in feature["links"]:
+                answer = client.get(item_link["href"])
+                assert answer.status_code == 200, (fid, item_link)
+                if item_link["rel"] == "collection":
+                    assert answer.get_json()["id"] == "outdoor_dining_pilots"
+                elif item_link["type"] == "text/html":
+                    assert f"<code>{escape(fid)}</code>" in answer.get_data(as_text=True)
+                else:
+                    assert json.loads(answer.data)["id"] == fid

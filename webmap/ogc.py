@@ -174,7 +174,7 @@ def items(collection_id: str):
     return Response(body, mimetype=GEOJSON)
 
 
-@bp.get("/collections/<collection_id>/items/<feature_id>")
+@bp.get("/collections/<collection_id>/items/<path:feature_id>")
 @html_limit
 def item(collection_id: str, feature_id: str):
     live = _live(collection_id)
