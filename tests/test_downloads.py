@@ -109,3 +109,18 @@ def test_downloads_are_rate_limited_with_a_clean_429(tmp_path):
         body = refused.get_json()
         assert body["status"] == 429 and body["detail"].startswith("下载太频繁") and "Too many downloads" in body["detail"]
     assert client.get(f"/api/layers/{LAYER}").status_code == 200  # the map's own data is not limited
+
+
+def test_the_download_benchmark_runs_and_compares_both():
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    done = subprocess.run([sys.executable, "scripts/bench_downloads.py", "--points", "300", "--vertices", "8000",
+                           "--repeat", "1", "--parallel", "2", "--formats", "csv", "kml"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith(("| csv |", "| kml |"))]
+    assert len(rows) == 2 and all(row.count("|") == 8 for row in rows)
+    assert "every vertex (before)" in done.stdout and "from the export cache (now)" in done.stdout
