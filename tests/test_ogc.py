@@ -227,7 +227,7 @@ def test_previews_stay_within_the_budget_whatever_the_geometry(geoms):
     from webmap.mapshell import fit_vertices
 
     fitted = fit_vertices(np.asarray(geoms, dtype=object))
-    assert 0 < shapely.get_num_coordinates(fitted).sum() <= PREVIEW_VERTEX_BUDGET
+    assert 0 < shapely.get_num_coordinates(fitted).sum() <= PREVIEW_VERTEX_BUDGET and shapely.is_valid(fitted).all()
 
 
 def test_html_pages_list_at_most_a_hundred_features(publish):
