@@ -98,6 +98,15 @@ class LiveLayer:
         return self.encoded[system]
 
     @functools.cached_property
+    def digest(self) -> str:
+        """A digest of this version's features (ids, properties and exact geometries): with the version
+        number, it names the version's exports, so files made from another store's version of the same
+        number (a store that was reset) are never taken for this one."""
+        digest = hashlib.sha256(self.encoding().body)
+        digest.update(b"".join(shapely.to_wkb(self.layer.geometries).tolist()) if len(self.layer) else b"")
+        return digest.hexdigest()[:16]
+
+    @functools.cached_property
     def index(self) -> FeatureIndex:
         """The spatial and attribute index, built on first use, once per layer version."""
         return FeatureIndex(self.kind, self.layer)

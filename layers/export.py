@@ -2,22 +2,30 @@
 
 GeoJSON, GeoPackage, CSV (lon/lat columns for points, WKT otherwise), zipped Shapefile (UTF-8, with a
 .cpg so Chinese text survives) and KML. Several layers go into one GeoPackage, or one zip for the others.
+Text cells of CSV files are neutralized against spreadsheet formulas (:func:`neutralize_formula`).
+Whole layer versions are exported once and kept as files (:class:`ExportCache`).
 """
 
 from __future__ import annotations
 
-import io
+import fcntl
+import logging
+import os
+import shutil
 import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import shapely
 from pyogrio import raw
 
 from .load import Layer
+
+log = logging.getLogger(__name__)
 
 #: Shapefile (dBase) field names are at most 10 characters; these are the project's short names.
 SHAPEFILE_NAMES = {"designation_year": "desig_year", "opening_hours": "open_hours", "is_24h_pilot": "is_24h",
@@ -43,7 +51,32 @@ FORMATS = {
 }
 
 
-def _column(fld_type: str, values: list):
+#: What a spreadsheet takes for the start of a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _quoted(text: str) -> bool:
+    """Whether ``text`` is a neutralized cell: a quote, then a formula start or another quote."""
+    return text[:1] == "'" and text[1:2] in (*FORMULA_STARTS, "'")
+
+
+def neutralize_formula(text: str) -> str:
+    """A text cell a spreadsheet shows as text: prefixed with ``'`` when it starts like a formula (or like
+    an already neutralized cell, so that :func:`restore_formula` gives back exactly ``text``)."""
+    return "'" + text if text[:1] in FORMULA_STARTS or _quoted(text) else text
+
+
+def restore_formula(text: str) -> str:
+    """The inverse of :func:`neutralize_formula`: ``restore_formula(neutralize_formula(t)) == t`` for every t."""
+    return text[1:] if _quoted(text) else text
+
+
+def _text(values, csv: bool) -> np.ndarray:
+    texts = [None if v is None else str(v) for v in values]
+    return np.array([neutralize_formula(t) if csv and t is not None else t for t in texts], dtype=object)
+
+
+def _column(fld_type: str, values: list, csv: bool = False):
     present = np.array([v is not None for v in values], dtype=bool)
     if fld_type in ("integer", "year"):
         return np.array([v if v is not None else 0 for v in values], dtype=np.int64), ~present
@@ -51,7 +84,7 @@ def _column(fld_type: str, values: list):
         return np.array([v if v is not None else np.nan for v in values], dtype=np.float64), None
     if fld_type == "boolean":
         return np.array([bool(v) for v in values], dtype=bool), ~present
-    return np.array([None if v is None else str(v) for v in values], dtype=object), None
+    return _text(values, csv), None
 
 
 def _geometry_type(geoms: np.ndarray) -> tuple[str, bool]:
@@ -70,16 +103,17 @@ def _geometry_type(geoms: np.ndarray) -> tuple[str, bool]:
 def _write(path: Path, kind, layer: Layer, positions: np.ndarray, fmt: Format, layer_name: str, append: bool):
     geoms = layer.geometries[positions]
     props = [layer.properties[i] for i in positions]
-    names, data, masks = ["id"], [np.array([str(layer.ids[i]) for i in positions], dtype=object)], [None]
+    csv = fmt.driver == "CSV"
+    names, data, masks = ["id"], [_text([layer.ids[i] for i in positions], csv)], [None]
     for fld in kind.fields:
-        column, mask = _column(fld.type, [p.get(fld.name) for p in props])
+        column, mask = _column(fld.type, [p.get(fld.name) for p in props], csv)
         names.append(SHAPEFILE_NAMES.get(fld.name, fld.name) if fmt.driver == "ESRI Shapefile" else fld.name)
         data.append(column)
         masks.append(mask)
     gtype, promote = _geometry_type(geoms) if len(geoms) else (kind.geometry_types[-1], False)
     layer_options = dict(fmt.layer_options)
     wkb = shapely.to_wkb(geoms)
-    if fmt.driver == "CSV":
+    if csv:
         if kind.is_point_layer:
             names += ["lon", "lat"]
             data += [shapely.get_x(geoms), shapely.get_y(geoms)]
@@ -95,27 +129,119 @@ def _write(path: Path, kind, layer: Layer, positions: np.ndarray, fmt: Format, l
                   append=append, layer_options=layer_options or None)
 
 
-def export(selections: list[tuple], format_name: str, basename: str) -> tuple[bytes, str, str]:
-    """Write ``selections`` — (kind, layer, positions) — as ``format_name``; return (bytes, filename, mimetype).
+def attachment(format_name: str, basename: str, count: int = 1) -> tuple[str, str]:
+    """(file name, mimetype) of ``count`` selections written as ``format_name``: one file for one selection
+    in GeoJSON, GeoPackage, CSV or KML, and for any number in GeoPackage; otherwise a zip."""
+    fmt = FORMATS[format_name]
+    if fmt.driver == "GPKG" or (count == 1 and fmt.driver != "ESRI Shapefile"):
+        return f"{basename}{fmt.suffix}", fmt.mimetype
+    return f"{basename}{'' if fmt.driver == 'ESRI Shapefile' else '-' + format_name}.zip", "application/zip"
 
-    One selection in GeoJSON, GeoPackage, CSV or KML is one file; several go into one GeoPackage, or one
-    zip of files; a Shapefile is always a zip (.shp .shx .dbf .prj .cpg).
+
+def write(selections: list[tuple], format_name: str, basename: str, directory: Path) -> tuple[Path, str, str]:
+    """Write ``selections`` — (kind, layer, positions) — as ``format_name`` into the empty ``directory``;
+    return (the file, its download name, its mimetype). A Shapefile is always a zip (.shp .shx .dbf .prj .cpg).
     """
     fmt = FORMATS[format_name]
+    filename, mimetype = attachment(format_name, basename, len(selections))
+    parts = Path(directory) / "parts"
+    parts.mkdir()
+    if fmt.driver == "GPKG":
+        for i, (kind, layer, positions) in enumerate(selections):
+            _write(parts / filename, kind, layer, positions, fmt, kind.id, append=i > 0)
+        return parts / filename, filename, mimetype
+    for kind, layer, positions in selections:
+        _write(parts / f"{kind.id}{fmt.suffix}", kind, layer, positions, fmt, kind.id, append=False)
+    files = sorted(parts.iterdir())
+    if mimetype != "application/zip":
+        return files[0], filename, mimetype
+    target = Path(directory) / filename
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, path.name)
+    return target, filename, mimetype
+
+
+def export(selections: list[tuple], format_name: str, basename: str) -> tuple[bytes, str, str]:
+    """Like :func:`write`, in memory: (bytes, filename, mimetype)."""
     with tempfile.TemporaryDirectory(prefix="scenemap-export-") as tmp:
-        tmp = Path(tmp)
-        if fmt.driver == "GPKG":
-            path = tmp / f"{basename}.gpkg"
-            for i, (kind, layer, positions) in enumerate(selections):
-                _write(path, kind, layer, positions, fmt, kind.id, append=i > 0)
-            return path.read_bytes(), path.name, fmt.mimetype
-        for kind, layer, positions in selections:
-            _write(tmp / f"{kind.id}{fmt.suffix}", kind, layer, positions, fmt, kind.id, append=False)
-        files = sorted(p for p in tmp.iterdir())
-        if len(selections) == 1 and fmt.driver != "ESRI Shapefile":
-            return files[0].read_bytes(), f"{basename}{fmt.suffix}", fmt.mimetype
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in files:
-                archive.write(path, path.name)
-        return buffer.getvalue(), f"{basename}{'' if fmt.driver == 'ESRI Shapefile' else '-' + format_name}.zip", "application/zip"
+        path, filename, mimetype = write(selections, format_name, basename, Path(tmp))
+        return path.read_bytes(), filename, mimetype
+
+
+@dataclass
+class CachedExport:
+    """An open cached export: read it from ``file`` (it stays readable even if a newer version drops it)."""
+
+    file: BinaryIO
+    size: int
+    mtime: float
+    filename: str
+    mimetype: str
+
+
+class ExportCache:
+    """Exports of whole layer versions, written once and kept as files that every process using the same
+    ``directory`` shares: ``<directory>/<layer id>/v<version>-<digest>-<format><suffix>``.
+
+    A file is built under an exclusive lock per layer (a request that waits for it gets the file the first
+    one built), in a temporary folder beside it, then renamed into place, so a reader never sees half a file.
+    Building a version drops the layer's files of older versions (and of other contents with the same number,
+    as after a store was reset); files of newer versions are left, as another process may be ahead.
+    """
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+
+    def _path(self, layer_id: str, version: int, digest: str, format_name: str) -> Path:
+        suffix = Path(attachment(format_name, layer_id)[0]).suffix
+        return self.directory / layer_id / f"v{version}-{digest}-{format_name}{suffix}"
+
+    def open(self, kind, layer: Layer, version: int, digest: str, format_name: str,
+             basename: str) -> CachedExport:
+        """The whole of ``layer`` (version ``version``, content ``digest``) as ``format_name``, built if need be."""
+        path = self._path(kind.id, version, digest, format_name)
+        filename, mimetype = attachment(format_name, basename)
+        file = self._try_open(path) or self._build(path, kind, layer, version, digest, format_name)
+        stat = os.fstat(file.fileno())
+        return CachedExport(file, stat.st_size, stat.st_mtime, filename, mimetype)
+
+    @staticmethod
+    def _try_open(path: Path) -> BinaryIO | None:
+        try:
+            return path.open("rb")
+        except FileNotFoundError:
+            return None
+
+    def _build(self, path: Path, kind, layer: Layer, version: int, digest: str, format_name: str) -> BinaryIO:
+        folder = path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ".lock", "ab") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the lock file is closed
+            file = self._try_open(path)  # built by another request while this one waited
+            if file is not None:
+                return file
+            self._drop(folder, version, f"v{version}-{digest}-")
+            tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=folder))
+            try:
+                built, _, _ = write([(kind, layer, np.arange(len(layer)))], format_name, kind.id, tmp)
+                os.replace(built, path)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            log.info("exported %s version %d as %s (%d bytes)", kind.id, version, format_name, path.stat().st_size)
+            return path.open("rb")
+
+    @staticmethod
+    def _drop(folder: Path, version: int, keep: str) -> None:
+        """Under the lock: remove files of older versions, other contents of this version, and the leftovers
+        of builds that were interrupted (no build is running, as this one holds the lock)."""
+        for entry in folder.iterdir():
+            if entry.name == ".lock" or entry.name.startswith(keep):
+                continue
+            if entry.name.startswith(".build-"):
+                shutil.rmtree(entry, ignore_errors=True)
+                continue
+            number = entry.name[1:].split("-", 1)[0]
+            if not number.isdigit() or int(number) <= version:
+                entry.unlink(missing_ok=True)
+                log.info("dropped the old export %s", entry)

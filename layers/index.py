@@ -22,6 +22,9 @@ class FeatureIndex:
         self.tree = shapely.STRtree(layer.geometries)
         # for points, "envelope intersects the box" is exact, and skipping the predicate is ~15x faster
         self.points_only = bool(np.isin(shapely.get_type_id(layer.geometries), (0,)).all())
+        # per instance, so it goes with the index when a new layer version replaces it (an lru_cache on the
+        # method kept every replaced index, and its layer, alive)
+        self._inverted_by_field: dict[str, dict] = {}
 
     def __len__(self) -> int:
         return len(self.layer)
@@ -30,14 +33,16 @@ class FeatureIndex:
     def positions(self) -> dict[str, int]:
         return {str(fid): i for i, fid in enumerate(self.layer.ids)}
 
-    @functools.lru_cache(maxsize=64)
     def _inverted(self, field: str) -> dict:
-        groups: dict = {}
-        for i, props in enumerate(self.layer.properties):
-            value = props.get(field)
-            if value is not None:
-                groups.setdefault(value, []).append(i)
-        return {value: np.asarray(hits, dtype=np.intp) for value, hits in groups.items()}
+        """Positions of the features by their value of ``field``, built on first use."""
+        if field not in self._inverted_by_field:
+            groups: dict = {}
+            for i, props in enumerate(self.layer.properties):
+                value = props.get(field)
+                if value is not None:
+                    groups.setdefault(value, []).append(i)
+            self._inverted_by_field[field] = {value: np.asarray(hits, dtype=np.intp) for value, hits in groups.items()}
+        return self._inverted_by_field[field]
 
     def rows(self, positions) -> list[tuple[object, dict]]:
         """(id, properties) of the features at ``positions``, for tables."""

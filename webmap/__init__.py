@@ -38,6 +38,9 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
     "UPLOAD_DIR": "",
     "UPLOAD_QUOTA_BYTES": 400 * 1024 * 1024,
+    "EXPORT_CACHE_DIR": "",
+    "DOWNLOAD_RATE_LIMIT": "30 per minute",
+    "HTML_RATE_LIMIT": "120 per minute",
 }
 
 
@@ -85,6 +88,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(module.bp)
     auth.init_app(app)
     security.init_app(app, offered)
+    api.init_app(app)
     # read-only blueprints: a POST there is answered 405, not with a CSRF error; writes live under /staff
     auth.csrf.exempt(api.bp)
     auth.csrf.exempt(ogc.bp)

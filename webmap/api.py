@@ -1,14 +1,27 @@
-"""/api/layers: the live layers as GeoJSON, pre-serialized, with ETag and gzip."""
+"""/api/layers: the live layers as GeoJSON, pre-serialized, with ETag and gzip; downloads in GIS formats
+(whole layers from the export cache, selections built per request), rate-limited."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+
 import numpy as np
-from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file, url_for
 
 from layers import export, query
 from layers.coords import SYSTEMS
 
+from .auth import limiter
+
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+#: Downloads (a file per request, or a build) are limited per client address; see DOWNLOAD_RATE_LIMIT.
+download_limit = limiter.shared_limit(
+    lambda: current_app.config["DOWNLOAD_RATE_LIMIT"], scope="downloads",
+    error_message="下载太频繁，请稍后再试。 Too many downloads from your address: please wait a minute and try again.")
 
 
 def _catalog():
@@ -54,20 +67,35 @@ def _format() -> str:
     return name
 
 
+def _send_whole(live, fmt: str) -> Response:
+    """The whole live version of a layer from the export cache (built on first use), streamed from its
+    file, with an ETag and Last-Modified so a client that has it gets 304."""
+    cached = current_app.extensions["exports"].open(live.kind, live.layer, live.version, live.digest, fmt,
+                                                    f"qingdao-{live.kind.id}")
+    response = send_file(cached.file, mimetype=cached.mimetype, as_attachment=True, download_name=cached.filename,
+                         etag=f"{live.kind.id}-v{live.version}-{live.digest}-{fmt}", last_modified=cached.mtime,
+                         conditional=False)
+    response.content_length = cached.size
+    return response.make_conditional(request, accept_ranges=True, complete_length=cached.size)
+
+
 @bp.get("/layers/<layer_id>/download")
+@download_limit
 def download(layer_id: str):
-    """One layer, optionally filtered by bbox and field values, as a file."""
+    """One layer as a file: whole from the export cache, or filtered by bbox and field values, built now."""
     if layer_id not in _catalog():
         abort(404, f"no layer {layer_id!r}")
     live = _catalog().get(layer_id)
     fmt = _format()
     q = query.parse(live.kind, request.args.to_dict(flat=False), paging=False, other=("format",))
     selected = live.index.select(q.bbox, q.filters)
-    positions = np.arange(live.count) if selected is None else selected
-    return _attachment(*export.export([(live.kind, live.layer, positions)], fmt, f"qingdao-{layer_id}"))
+    if selected is None:
+        return _send_whole(live, fmt)
+    return _attachment(*export.export([(live.kind, live.layer, selected)], fmt, f"qingdao-{layer_id}"))
 
 
 @bp.get("/download")
+@download_limit
 def download_view():
     """Several layers within a bbox ("download what I see"): one GeoPackage, or a zip of files."""
     fmt = _format()
@@ -84,3 +112,13 @@ def download_view():
         selected = live.index.select(bbox)
         selections.append((live.kind, live.layer, np.arange(live.count) if selected is None else selected))
     return _attachment(*export.export(selections, fmt, "qingdao-view"))
+
+
+def init_app(app) -> None:
+    """The export cache: EXPORT_CACHE_DIR, by default instance/exports (a fresh temporary folder, removed
+    with the app, when testing)."""
+    directory = app.config["EXPORT_CACHE_DIR"]
+    if not directory and app.testing:
+        directory = tempfile.mkdtemp(prefix="scenemap-exports-")
+        weakref.finalize(app, shutil.rmtree, directory, True)
+    app.extensions["exports"] = export.ExportCache(directory or Path(app.instance_path) / "exports")

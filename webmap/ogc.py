@@ -17,9 +17,19 @@ from layers import export, query
 from layers.area import BOUNDS
 
 from . import mapshell, openapi
-from .negotiate import wants_html
+from .auth import limiter
+from .negotiate import prefers_html, wants_html
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+
+#: Most features an HTML items page lists (JSON pages go up to query.MAX_LIMIT).
+HTML_PAGE_LIMIT = 100
+
+#: The HTML pages of features (a table and a map each) are limited per client address; see HTML_RATE_LIMIT.
+html_limit = limiter.shared_limit(
+    lambda: current_app.config["HTML_RATE_LIMIT"], scope="ogc-html", exempt_when=lambda: not prefers_html(),
+    error_message="网页请求太频繁，请稍后再试，或改用 GeoJSON（f=json）。 "
+                  "Too many HTML pages from your address: please wait a minute, or use GeoJSON (f=json).")
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -125,15 +135,19 @@ def _query(live, params) -> query.FeatureQuery:
 
 
 @bp.get("/collections/<collection_id>/items")
+@html_limit
 def items(collection_id: str):
     live = _live(collection_id)
     html = wants_html()
     q = _query(live, request.args.to_dict(flat=False))
+    limit = min(q.limit, HTML_PAGE_LIMIT) if html else q.limit
     selected = live.index.select(q.bbox, q.filters)
     matched = live.count if selected is None else len(selected)
-    start, stop = min(q.offset, matched), min(q.offset + q.limit, matched)
+    start, stop = min(q.offset, matched), min(q.offset + limit, matched)
     positions = np.arange(start, stop) if selected is None else selected[start:stop]
     args = {k: v for k, v in request.args.items() if k not in ("offset", "f", "crs")}
+    if limit != q.limit:
+        args["limit"] = str(limit)
 
     def page(rel: str, type_: str, title: str, offset: int, f: str) -> dict:
         # built from the request's own URL: url_for per link was a third of the request's cost
@@ -145,7 +159,7 @@ def items(collection_id: str):
     if stop < matched:
         links.append(page("next", GEOJSON, "Next page", stop, "json"))
     if start > 0:
-        links.append(page("prev", GEOJSON, "Previous page", max(0, start - q.limit), "json"))
+        links.append(page("prev", GEOJSON, "Previous page", max(0, start - limit), "json"))
     links.append({"href": request.base_url.rsplit("/", 1)[0], "rel": "collection", "type": "application/json",
                   "title": live.kind.en})
     head = {"type": "FeatureCollection", "numberMatched": matched, "numberReturned": stop - start,
@@ -153,13 +167,15 @@ def items(collection_id: str):
             "links": links}
     if html:
         return render_template("ogc/items.html", doc=head, live=live, rows=live.index.rows(positions),
-                               preview=mapshell.preview(live.kind, live.layer.geometries[positions]))
+                               preview=mapshell.preview(live.kind, live.layer.geometries[positions]),
+                               page_limit=HTML_PAGE_LIMIT)
     body = (json.dumps(head, ensure_ascii=False)[:-1].encode() + b',"features":['
             + live.encoding().features(positions) + b"]}")
     return Response(body, mimetype=GEOJSON)
 
 
-@bp.get("/collections/<collection_id>/items/<feature_id>")
+@bp.get("/collections/<collection_id>/items/<path:feature_id>")
+@html_limit
 def item(collection_id: str, feature_id: str):
     live = _live(collection_id)
     position = live.index.positions.get(feature_id)
