@@ -23,8 +23,10 @@ import numpy as np
 import shapely
 from pyogrio import raw
 
+from . import gdalpolicy
 from .load import Layer
 
+gdalpolicy.apply()
 log = logging.getLogger(__name__)
 
 #: Shapefile (dBase) field names are at most 10 characters; these are the project's short names.

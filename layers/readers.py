@@ -31,6 +31,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from . import coords, gdalpolicy
+from .export import restore_formula
 from .load import Layer, check_features, read_layer
 from .problems import Report
 from .schema import LayerKind
@@ -335,6 +336,11 @@ def _read_gdal(path: Path, fmt: GdalFormat, kind, source: str, encoding: str | N
     id_col = next((n for n in ("id", "ID", "fid") if n in names), None)
     renamed, fields = _field_names(kind, names), kind.field_map
     keep = [(renamed[n], col) for n, col in zip(names, columns) if n != id_col and n not in _KML_STRUCTURE]
+    if fmt.driver == "CSV":  # our CSV exports quote text that starts like a spreadsheet formula: undo it
+        keep = [(name, [restore_formula(v) if isinstance(v, str) else v for v in col]) for name, col in keep]
+        if id_col:
+            columns[names.index(id_col)] = [restore_formula(v) if isinstance(v, str) else v
+                                            for v in columns[names.index(id_col)]]
     features = []
     for i in range(count):
         props = {name: _coerce(fields.get(name), _python(col[i])) for name, col in keep}

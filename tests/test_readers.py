@@ -90,3 +90,21 @@ def test_geojson_takes_only_the_chinese_offsets_as_crs(tmp_path):
     path = tmp_path / "a.geojson"
     path.write_text('{"type": "FeatureCollection", "features": []}', "utf-8")
     assert "GeoJSON is WGS-84 by definition" in read_file(path, DINING, crs="EPSG:4549").report.text()
+
+
+def test_text_that_looks_like_a_formula_survives_a_csv_round_trip(tmp_path):
+    from layers.load import check_features
+    from layers.problems import Report
+
+    texts = ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "@SUM(1)", "-1+1", "'quoted", "''twice", "普通"]
+    features = [{"type": "Feature", "id": f"=id{i}", "properties": {"name": t, "district": "市南区", "source": "sample"},
+                 "geometry": {"type": "Point", "coordinates": [120.38, 36.06 + i / 1000]}} for i, t in enumerate(texts)]
+    layer = check_features(features, Report("t"), DINING)
+    assert layer.report.ok, layer.report.text()
+    data, name, _ = export([(DINING, layer, np.arange(len(layer)))], "csv", "x")
+    assert b"'=HYPERLINK" in data  # neutralized for spreadsheets
+    path = tmp_path / name
+    path.write_bytes(data)
+    back = read_file(path, DINING)
+    assert back.report.ok, back.report.text()
+    assert [p["name"] for p in back.properties] == texts and back.ids == layer.ids

@@ -126,7 +126,7 @@ def logout():
     store.end_sessions(current_user.id)
     store.audit(current_user.name, "logout")
     logout_user()
-    session.clear()
+    session.pop("login_at", None)
     return redirect(url_for("pages.index"))
 
 
