@@ -45,8 +45,9 @@ def canonical_id(value) -> tuple[str | None, str | None]:
             return None, f"要素编号必须是文本或整数 a feature id must be text or a whole number, not {value!r}"
         value = int(value)
     text = str(value)
-    if text in ("", ".", ".."):
-        return None, f"要素编号不能为 {text!r} a feature id cannot be {text!r} (a URL cannot address it)"
+    if text == "" or {".", ".."} & set(text.split("/")):
+        return None, (f"要素编号不能为空或含 . / .. 路径段 a feature id cannot be {text!r}: empty, or with a \".\" or "
+                      "\"..\" between slashes (a URL cannot address it)")
     if len(text) > MAX_ID_LENGTH:
         return None, (f"要素编号过长 the feature id is {len(text)} characters long; at most {MAX_ID_LENGTH} "
                       "(use a short code, and put the long text in a property)")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import shapely
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table,
                         Text, create_engine, event, func, insert, select, update)
@@ -312,6 +312,11 @@ class Store:
                 raise
             raise Conflict(f"{kind_id} was published by someone else at the same moment; reload, re-apply your "
                            "change and save again") from None
+        except OperationalError as exc:  # SQLite: another writer held the lock past busy_timeout
+            if "locked" not in str(exc.orig):
+                raise
+            raise Conflict(f"图层正在被他人发布 {kind_id} is being published by someone else right now; try again in "
+                           "a moment") from None
         log.info("%s: version %d published by %s (+%d ~%d -%d)", kind_id, new, author, added, changed, len(removed))
         return Version(kind_id, new, added, len(removed), changed, total, import_id)
 

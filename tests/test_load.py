@@ -220,7 +220,8 @@ def test_an_id_given_as_a_number_and_as_text_is_one_id_and_a_duplicate():
 
 @pytest.mark.parametrize("fid, expected", [
     (7.5, "not 7.5"), ("", "cannot be ''"), (".", "cannot be '.'"),
-    ("..", "cannot be '..'"), ("a\nb", "control character U+000A"), ("a\x00b", "control character U+0000"),
+    ("..", "cannot be '..'"), ("a/../b", "cannot be 'a/../b'"), ("./x", "cannot be './x'"),
+    ("a\nb", "control character U+000A"), ("a\x00b", "control character U+0000"),
     ("a\u2028b", "control character U+2028"), ("x" * 201, "201 characters long; at most 200"),
 ])
 def test_ids_that_cannot_be_kept_are_refused(fid, expected):

@@ -255,7 +255,7 @@ def test_html_pages_are_rate_limited_and_json_is_not(publish):
     assert client.get("/ogc/collections/hq_clusters/items?f=json").status_code == 200
 
 
-ODD_IDS = ["a/b", "a/b/c", "ends/", "q?x=1", "h#1", "50%", "%2F", "with space", "中文编号", "x&y=z", "+plus",
+ODD_IDS = ["a/b", "a/b/c", "ends/", "/leading", "two//slashes", "...", "a.b/..c", "q?x=1", "h#1", "50%", "%2F", "with space", "中文编号", "x&y=z", "+plus",
            "semi;colon", "quote'\"", "plain"]
 
 

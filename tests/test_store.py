@@ -226,3 +226,32 @@ def test_migration_0003_makes_stored_numeric_ids_text_so_a_reimport_changes_noth
     assert store.publish(again, author="re-import").unchanged
     store.engine.dispose()
 
+
+
+def test_a_publish_that_waits_too_long_for_the_sqlite_lock_is_a_conflict(tmp_path):
+    """Another process holds SQLite's write lock past busy_timeout: the publish is a Conflict (409), not a 500."""
+    import sqlite3
+
+    from layers.catalog import Catalog
+    from layers.store import Conflict, Store
+
+    from .conftest import DATA
+
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    store.upgrade()
+    layer = Catalog.read_directory(DATA)[-1]
+    store.publish(layer, author="seed")
+    blocker = sqlite3.connect(tmp_path / "s.sqlite")
+    blocker.execute("BEGIN IMMEDIATE")
+    blocker.execute("PRAGMA busy_timeout=0")
+    store.engine.dispose()
+    from sqlalchemy import event
+
+    event.listen(store.engine, "connect", lambda c, _: c.execute("PRAGMA busy_timeout=50"))
+    try:
+        with pytest.raises(Conflict, match="being published by someone else"):
+            store.publish(layer, author="late", mode="append")
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert store.live_versions()[layer.kind.id] == 1

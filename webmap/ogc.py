@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
+from werkzeug.routing import PathConverter
 
 from layers import export, query
 from layers.area import BOUNDS
@@ -21,6 +22,20 @@ from .auth import limiter
 from .negotiate import prefers_html, wants_html
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+
+
+class FeatureIdConverter(PathConverter):
+    """``<feature_id:...>``: the rest of the path, whatever it holds (werkzeug's ``path`` refuses a leading
+    "/"); ids are text and may contain "/" (layers.load.canonical_id keeps out the "." and ".." segments
+    browsers would resolve away)."""
+
+    regex = ".+"
+    part_isolating = False  # it spans "/" (werkzeug guesses from the regex, which has none)
+
+
+@bp.record_once
+def _register_converter(state) -> None:
+    state.app.url_map.converters["feature_id"] = FeatureIdConverter
 
 #: Most features an HTML items page lists (JSON pages go up to query.MAX_LIMIT).
 HTML_PAGE_LIMIT = 100
@@ -174,7 +189,7 @@ def items(collection_id: str):
     return Response(body, mimetype=GEOJSON)
 
 
-@bp.get("/collections/<collection_id>/items/<path:feature_id>")
+@bp.get("/collections/<collection_id>/items/<feature_id:feature_id>", merge_slashes=False)
 @html_limit
 def item(collection_id: str, feature_id: str):
     live = _live(collection_id)

@@ -121,11 +121,12 @@ def document(catalog) -> dict:
         paths[f"/collections/{cid}/items"] = {"get": {
             "summary": f"Features of {live.kind.en} ({live.kind.zh})", "operationId": f"getFeatures_{cid}",
             "tags": [cid], "parameters": [_BBOX, _LIMIT, _OFFSET, *filters, *_CRS, _F],
-            "responses": _responses(_ref("featureCollection"), _GEOJSON)}}
+            # 429: HTML pages of features are rate-limited (HTML_RATE_LIMIT)
+            "responses": _responses(_ref("featureCollection"), _GEOJSON, errors=(400, 429))}}
         paths[f"/collections/{cid}/items/{{featureId}}"] = {"get": {
             "summary": f"One feature of {live.kind.en}", "operationId": f"getFeature_{cid}", "tags": [cid],
             "parameters": [_param("featureId", {"type": "string"}, "Feature id.", True, "path"), _F],
-            "responses": _responses(_ref("feature"), _GEOJSON, errors=(400, 404))}}
+            "responses": _responses(_ref("feature"), _GEOJSON, errors=(400, 404, 429))}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "青岛消费场景地图 Qingdao Consumption-Scene Map — OGC API - Features", "version": "1.0.0",
