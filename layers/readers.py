@@ -22,6 +22,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyogrio
@@ -45,26 +46,6 @@ ZIP_MAX_BYTES, ZIP_MAX_RATIO, ZIP_MAX_MEMBERS = 1 << 30, 200, 1000
 MAX_FEATURES = 1_000_000
 _CSV_OPTIONS = {"X_POSSIBLE_NAMES": "lon,lng,longitude,x,经度", "Y_POSSIBLE_NAMES": "lat,latitude,y,纬度",
                 "KEEP_GEOM_COLUMNS": "NO", "AUTODETECT_TYPE": "YES"}
-
-
-@dataclass(frozen=True)
-class GdalFormat:
-    """A format read through GDAL: the one driver that may open it, and how its path is given to GDAL."""
-
-    title: str
-    driver: str
-    prefix: str = ""  # a driver prefix GDAL honours ("CSV:path" is opened by the CSV driver only)
-    open_options: dict = field(default_factory=dict)
-
-
-#: Declared suffix -> the only driver that opens it. Every driver named here is in gdalpolicy.DRIVERS.
-FORMATS = {
-    ".csv": GdalFormat("CSV", "CSV", "CSV:", _CSV_OPTIONS),
-    ".gpkg": GdalFormat("GeoPackage", "GPKG"),
-    ".zip": GdalFormat("Shapefile (zip)", "ESRI Shapefile"),
-    ".kml": GdalFormat("KML", "LIBKML"),
-}
-assert {f.driver for f in FORMATS.values()} <= gdalpolicy.DRIVERS
 
 
 class Refused(Exception):
@@ -227,6 +208,48 @@ def check_geopackage(path: Path, max_features: int | None = None) -> str:
     return table
 
 
+@dataclass(frozen=True)
+class GdalFormat:
+    """A format read through GDAL: the one driver that may open it, how its path is given to GDAL, and the
+    check its content must pass first: ``prepare(path, private folder) -> (the path to open, read options)``,
+    raising :class:`Refused`."""
+
+    title: str
+    driver: str
+    prepare: Callable[[Path, Path], tuple[Path, dict]]
+    prefix: str = ""  # a driver prefix GDAL honours ("CSV:path" is opened by the CSV driver only)
+    open_options: dict = field(default_factory=dict)
+
+
+def _prepare_csv(path: Path, _folder: Path) -> tuple[Path, dict]:
+    _check_text(path, "CSV")
+    return path, {}
+
+
+def _prepare_kml(path: Path, _folder: Path) -> tuple[Path, dict]:
+    _check_kml(path)
+    return path, {}
+
+
+def _prepare_gpkg(path: Path, _folder: Path) -> tuple[Path, dict]:
+    return path, {"layer": check_geopackage(path)}
+
+
+def _prepare_zip(path: Path, folder: Path) -> tuple[Path, dict]:
+    return _unpack_shapefile(path, folder), {}
+
+
+#: Declared suffix -> the only driver that opens it (every one is in gdalpolicy.DRIVERS) and its check.
+FORMATS = {
+    ".csv": GdalFormat("CSV", "CSV", _prepare_csv, "CSV:", _CSV_OPTIONS),
+    ".gpkg": GdalFormat("GeoPackage", "GPKG", _prepare_gpkg),
+    ".zip": GdalFormat("Shapefile (zip)", "ESRI Shapefile", _prepare_zip),
+    ".kml": GdalFormat("KML", "LIBKML", _prepare_kml),
+}
+if not {f.driver for f in FORMATS.values()} <= gdalpolicy.DRIVERS:  # pragma: no cover - a declaration error
+    raise RuntimeError("layers.readers.FORMATS names a driver that layers.gdalpolicy does not keep")
+
+
 def check_crs(value: str) -> str:
     """The one rule for a CRS a person names: wgs84, gcj02, bd09 or EPSG:<digits>; raise ValueError otherwise."""
     if value in coords.SYSTEMS:
@@ -380,16 +403,7 @@ def read_file(path: str | Path, kind: LayerKind, *, encoding: str | None = None,
     fmt = FORMATS[suffix]
     try:
         with tempfile.TemporaryDirectory(prefix="scenemap-read-") as folder:
-            folder = Path(folder)
-            options = {}
-            if suffix == ".zip":
-                path = _unpack_shapefile(path, folder)
-            elif suffix == ".csv":
-                _check_text(path, fmt.title)
-            elif suffix == ".kml":
-                _check_kml(path)
-            elif suffix == ".gpkg":
-                options["layer"] = check_geopackage(path)
+            path, options = fmt.prepare(path, Path(folder))
             return _read_gdal(path, fmt, kind, source, encoding, crs, repair, **options)
     except Refused as exc:
         return _refused(kind, source, str(exc))
