@@ -140,7 +140,7 @@ def _check_kml(path: Path) -> None:
             if root is None:
                 root = element.tag
                 if root not in _KML_ROOTS:
-                    raise Refused(f"文件内容不是 KML This file is named .kml but its XML root is not <kml>: refused")
+                    raise Refused("文件内容不是 KML This file is named .kml but its XML root is not <kml>: refused")
             if element.tag.rsplit("}", 1)[-1] in _KML_LINKS:
                 raise Refused("KML 中含有网络链接 The KML has a NetworkLink/Link to another file or URL: refused; "
                               "export the placemarks themselves")

@@ -4,7 +4,6 @@ import csv
 import io
 import zipfile
 
-import numpy as np
 import pyogrio
 import pytest
 import shapely

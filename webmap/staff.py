@@ -11,11 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import re
-import shutil
-import time
-import uuid
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -38,6 +34,8 @@ from layers.registry import KINDS, REGISTRY, get
 from layers.store import Conflict
 
 from . import errors, mapshell
+from .uploads import TOKEN, uploads
+from .uploads import QuotaExceeded as UploadQuotaExceeded
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -47,8 +45,6 @@ OPTIONS = {"crs": ("wgs84", "gcj02", "bd09"), "encoding": ("utf-8", "gb18030"), 
 #: digits 0-9 only (str.isdigit and int() also take "²" and "١"), at most nine of them (the store's integers).
 VERSION_DIGITS = "[0-9]{1,9}"
 MAX_VERSION = 10 ** 9 - 1
-#: Upload tokens are exactly what upload() issues (uuid4().hex); anything else never reaches the file system.
-_TOKEN = re.compile(r"[0-9a-f]{32}")
 _EXPIRED = "上传已过期，请重新上传 This upload is no longer waiting; upload the file again"
 
 
@@ -120,50 +116,6 @@ def _form_version(name: str) -> int:
     return number
 
 
-def _uploads() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"] or Path(current_app.instance_path) / "uploads")
-
-
-def _upload_folder() -> Path:
-    """A new folder for one upload, readable by the server's user only (as is the folder that holds them)."""
-    root = _uploads()
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(root, 0o700)
-    folder = root / uuid.uuid4().hex
-    folder.mkdir(mode=0o700)
-    return folder
-
-
-def _private(path: Path):
-    """A new file, mode 600 whatever the umask, opened for writing."""
-    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
-
-
-def _meta(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / "meta.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _pending(user: str) -> list[tuple[Path, dict]]:
-    """The uploads of ``user`` that wait to be published: (folder, meta)."""
-    if not _uploads().is_dir():
-        return []
-    found = ((folder, _meta(folder)) for folder in _uploads().iterdir() if folder.is_dir())
-    return [(folder, meta) for folder, meta in found if meta and meta.get("user") == user]
-
-
-def _forget_old_uploads(max_age_s: float = 24 * 3600) -> None:
-    """Uploads previewed but never published are dropped after a day."""
-    if not _uploads().exists():
-        return
-    now = time.time()
-    for folder in _uploads().iterdir():
-        if folder.is_dir() and now - folder.stat().st_mtime > max_age_s:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
 def _options(source) -> dict:
     chosen = {}
     for name, allowed in OPTIONS.items():
@@ -201,35 +153,12 @@ def upload(layer_id: str):
     if suffix not in SUFFIXES:
         abort(400, f"不支持的文件类型 Unsupported file type {suffix[:20] or '(none)'!r}; use one of {', '.join(SUFFIXES)} "
                    "(a Shapefile goes in a .zip)")
-    _forget_old_uploads()
-    folder = _upload_folder()
-    path = folder / f"upload{suffix}"  # the user's name is kept in meta.json only
-    with _private(path) as fh:
-        file.save(fh)
-    _keep_within_quota(folder, layer_id, path.stat().st_size)
-    with _private(folder / "meta.json") as fh:
-        fh.write(json.dumps({"layer": layer_id, "options": options, "name": file.filename, "user": current_user.name,
-                             "size": path.stat().st_size}).encode())
-    return _preview(kind, folder.name, path, options, file.filename)
-
-
-def _size(n: int) -> str:
-    return f"{n / 2 ** 20:.1f} MB" if n >= 2 ** 20 else f"{n:,} bytes"
-
-
-def _keep_within_quota(folder: Path, layer_id: str, size: int) -> None:
-    """One pending upload per user and layer (this one replaces an earlier preview of the layer), and at most
-    UPLOAD_QUOTA_BYTES waiting per user; over it, this upload is dropped and the others are kept."""
-    quota = current_app.config["UPLOAD_QUOTA_BYTES"]
-    mine = [(f, meta) for f, meta in _pending(current_user.name) if f != folder]
-    others = sum(meta.get("size", 0) for f, meta in mine if meta.get("layer") != layer_id)
-    if others + size > quota:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise QuotaExceeded(f"上传配额已满 Your uploads waiting to be published would take {_size(others + size)}, more "
-                            f"than your {_size(quota)}; publish them first, or wait a day until they expire")
-    for earlier, meta in mine:
-        if meta.get("layer") == layer_id:
-            shutil.rmtree(earlier, ignore_errors=True)
+    try:
+        upload = uploads().put(file.save, suffix, layer=layer_id, user=current_user.name, name=file.filename,
+                               options=options)
+    except UploadQuotaExceeded as exc:
+        raise QuotaExceeded(str(exc)) from None
+    return _preview(kind, upload.token, upload.path, options, file.filename)
 
 
 def _read(kind, path: Path, options: dict, name: str):
@@ -251,17 +180,14 @@ def publish(layer_id: str):
     kind = _editable(layer_id)
     expected = _form_version("expected")
     token = request.form.get("token", "")
-    if not _TOKEN.fullmatch(token):
+    if not TOKEN.fullmatch(token):
         abort(400, "上传编号无效 This is not an upload token of ours; upload the file again")
-    folder = _uploads() / token
-    meta = _meta(folder)
-    if meta is None:
+    upload = uploads().get(token)
+    if upload is None:
         abort(400, _EXPIRED)
+    meta, path = upload.meta, upload.path
     if meta["layer"] != layer_id or meta["user"] != current_user.name:
         abort(403, "这不是你的上传 This upload is not yours")
-    path = next(folder.glob("upload*"), None)
-    if path is None:
-        abort(400, _EXPIRED)
     layer = _read(kind, path, meta["options"], meta["name"])
     if not len(layer):
         abort(400, "没有可发布的要素 No feature was accepted; nothing to publish")
@@ -270,7 +196,7 @@ def publish(layer_id: str):
                                    expected_version=expected)
     except Conflict as exc:
         return render_template("error.html", status=409, title="Conflict", detail=str(exc)), 409
-    shutil.rmtree(folder, ignore_errors=True)
+    uploads().drop(token)
     current_app.extensions["catalog_checked"] = 0  # show the new version at once in this process
     flash(f"已发布 {kind.zh} 第 {version.number} 版 · Published {kind.en} version {version.number}"
           + (f"; {len(layer.refused)} refused features are in quarantine" if layer.refused else ""))
