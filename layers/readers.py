@@ -64,6 +64,12 @@ _SHAPEFILE_MAGIC = (9994).to_bytes(4, "big")
 _WKT_START = re.compile(rb"\s*(PROJCS|GEOGCS|GEOCCS|COMPD_CS|PROJCRS|GEOGCRS|GEODCRS|BOUNDCRS|COMPOUNDCRS)\s*\[", re.I)
 
 
+def _os_litter(name: str) -> bool:
+    """Files an operating system adds to a zip (macOS Finder's __MACOSX/ and ._ resource forks)."""
+    parts = name.replace("\\", "/").split("/")
+    return parts[0] == "__MACOSX" or parts[-1].startswith("._")
+
+
 def check_zip(path: Path) -> tuple[str | None, str | None]:
     """Return (the .shp inside, None), or (None, why the archive is refused)."""
     try:
@@ -82,7 +88,7 @@ def check_zip(path: Path) -> tuple[str | None, str | None]:
         name = m.filename
         if name.startswith(("/", "\\")) or ".." in Path(name.replace("\\", "/")).parts or ":" in name:
             return None, f"压缩包内路径越界 The archive member {name!r} points outside the archive (zip slip): refused"
-    shapefiles = [m.filename for m in members if m.filename.lower().endswith(".shp")]
+    shapefiles = [m.filename for m in members if m.filename.lower().endswith(".shp") and not _os_litter(m.filename)]
     if len(shapefiles) != 1:
         return None, (f"压缩包内须恰好有一个 .shp 文件 A zipped Shapefile must hold exactly one .shp, this one holds "
                       f"{len(shapefiles)}")
@@ -155,7 +161,18 @@ _GPKG_TRIGGERS = re.compile(r"^(rtree_.+_(insert\d*|update\d*|delete)|gpkg_.+|tr
                             r"|.+_(insert|update)_valid_.+|fgti_.+)$", re.I)
 
 
-def check_geopackage(path: Path, max_features: int | None = None) -> str:
+def _one_table(tables: list[str], layer_id: str | None) -> str:
+    """The feature table to read: the only one, or the one named like the layer; never a guess."""
+    if len(tables) == 1:
+        return tables[0]
+    if layer_id in tables:
+        return layer_id
+    raise Refused(f"GeoPackage 含有 {len(tables)} 个要素表（{'、'.join(tables[:10])}），无法确定导入哪一个：请只保留要导入的表，"
+                  f"或将其命名为 {layer_id} · The GeoPackage holds {len(tables)} feature tables ({', '.join(tables[:10])}); "
+                  f"keep only the one to import, or name it {layer_id!r}")
+
+
+def check_geopackage(path: Path, max_features: int | None = None, layer_id: str | None = None) -> str:
     """Look inside an uploaded GeoPackage with SQLite itself (read-only, immutable, untrusted schema) before
     GDAL opens it; return the feature table to read, or raise :class:`Refused`.
 
@@ -196,7 +213,7 @@ def check_geopackage(path: Path, max_features: int | None = None) -> str:
         if missing:
             raise Refused(f"GeoPackage 的要素表 {missing[0]!r} 不是普通表 The feature table {missing[0]!r} is not a "
                           "plain table: refused")
-        table = features[0]
+        table = _one_table(features, layer_id)
         rows = conn.execute(f'SELECT count(*) FROM "{table.replace(chr(34), chr(34) * 2)}"').fetchone()[0]
     except sqlite3.DatabaseError as exc:
         raise Refused(f"GeoPackage 已损坏 The GeoPackage is damaged or not SQLite ({exc})") from None
@@ -211,31 +228,31 @@ def check_geopackage(path: Path, max_features: int | None = None) -> str:
 @dataclass(frozen=True)
 class GdalFormat:
     """A format read through GDAL: the one driver that may open it, how its path is given to GDAL, and the
-    check its content must pass first: ``prepare(path, private folder) -> (the path to open, read options)``,
+    check its content must pass first: ``prepare(path, private folder, kind) -> (the path to open, read options)``,
     raising :class:`Refused`."""
 
     title: str
     driver: str
-    prepare: Callable[[Path, Path], tuple[Path, dict]]
+    prepare: Callable[[Path, Path, LayerKind], tuple[Path, dict]]
     prefix: str = ""  # a driver prefix GDAL honours ("CSV:path" is opened by the CSV driver only)
     open_options: dict = field(default_factory=dict)
 
 
-def _prepare_csv(path: Path, _folder: Path) -> tuple[Path, dict]:
+def _prepare_csv(path: Path, _folder: Path, _kind: LayerKind) -> tuple[Path, dict]:
     _check_text(path, "CSV")
     return path, {}
 
 
-def _prepare_kml(path: Path, _folder: Path) -> tuple[Path, dict]:
+def _prepare_kml(path: Path, _folder: Path, _kind: LayerKind) -> tuple[Path, dict]:
     _check_kml(path)
     return path, {}
 
 
-def _prepare_gpkg(path: Path, _folder: Path) -> tuple[Path, dict]:
-    return path, {"layer": check_geopackage(path)}
+def _prepare_gpkg(path: Path, _folder: Path, kind: LayerKind) -> tuple[Path, dict]:
+    return path, {"layer": check_geopackage(path, layer_id=kind.id)}
 
 
-def _prepare_zip(path: Path, folder: Path) -> tuple[Path, dict]:
+def _prepare_zip(path: Path, folder: Path, _kind: LayerKind) -> tuple[Path, dict]:
     return _unpack_shapefile(path, folder), {}
 
 
@@ -342,8 +359,10 @@ def _read_gdal(path: Path, fmt: GdalFormat, kind, source: str, encoding: str | N
                                                  max_features=MAX_FEATURES + 1, **read_options, **fmt.open_options)
     except Exception as exc:  # GDAL's errors name the problem; the user gets them as text, without our paths
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = ("；文件可能是 GBK/GB18030 编码，请在“编码”中选择 gb18030 (--encoding gb18030) · the file may be in "
+                "GBK/GB18030: choose that encoding") if "codec can't decode" in message else ""
         return _refused(kind, source, f"无法读取文件 GDAL could not read the file: "
-                                      f"{_scrub(message, path.parent, source)[:300]}")
+                                      f"{_scrub(message, path.parent, source)[:300]}{hint}")
     try:
         transformer = _transformer(crs, meta.get("crs"))
     except ValueError as exc:
@@ -403,7 +422,7 @@ def read_file(path: str | Path, kind: LayerKind, *, encoding: str | None = None,
     fmt = FORMATS[suffix]
     try:
         with tempfile.TemporaryDirectory(prefix="scenemap-read-") as folder:
-            path, options = fmt.prepare(path, Path(folder))
+            path, options = fmt.prepare(path, Path(folder), kind)
             return _read_gdal(path, fmt, kind, source, encoding, crs, repair, **options)
     except Refused as exc:
         return _refused(kind, source, str(exc))

@@ -244,3 +244,46 @@ def test_gdal_errors_reach_the_sender_without_server_paths(app, tmp_path):  # no
     assert "拒绝 refused" in html and app.config["UPLOAD_DIR"] not in html and "/tmp/" not in html
     page = upload(client, "outdoor_dining_pilots", broken, filename="x.csv")
     assert app.config["UPLOAD_DIR"] not in page.get_data(as_text=True)
+
+
+def test_a_geopackage_with_several_feature_tables_is_never_guessed(tmp_path):
+    path = _gpkg(tmp_path / "two.gpkg", 3)
+    pyogrio.raw.write(str(path), shapely.to_wkb(np.array([shapely.Point(120.38, 36.06)])),
+                      [np.array(["d1"], dtype=object)], ["id"], driver="GPKG", geometry_type="Point",
+                      crs="EPSG:4326", layer="a_draft", append=True)
+    text = read_file(path, DINING).report.text()
+    assert "holds 2 feature tables (a_draft, sites)" in text and "outdoor_dining_pilots" in text
+    named = _gpkg(tmp_path / "named.gpkg", 2)
+    pyogrio.raw.write(str(named), shapely.to_wkb(np.array([shapely.Point(120.38, 36.06)] * 4)),
+                      [np.array([f"q{i}" for i in range(4)], dtype=object), np.array(["名"] * 4, dtype=object),
+                       np.array(["市南区"] * 4, dtype=object), np.array(["sample"] * 4, dtype=object)],
+                      ["id", "name", "district", "source"], driver="GPKG", geometry_type="Point", crs="EPSG:4326",
+                      layer="outdoor_dining_pilots", append=True)
+    layer = read_file(named, DINING)
+    assert layer.report.ok and layer.ids == ["q0", "q1", "q2", "q3"]  # the table named like the layer
+
+
+def test_a_zip_from_macos_finder_is_read(tmp_path):
+    from layers.catalog import Catalog
+    from layers.export import export
+    from .conftest import DATA
+
+    live = Catalog.from_directory(DATA).get("outdoor_dining_pilots")
+    data, _, _ = export([(live.kind, live.layer, np.arange(live.count))], "shp", "x")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buffer, "w") as dst:
+        for member in src.infolist():
+            dst.writestr(f"folder/{member.filename}", src.read(member))
+            dst.writestr(f"__MACOSX/folder/._{member.filename}", b"\0\5\26\7 resource fork")
+    path = tmp_path / "finder.zip"
+    path.write_bytes(buffer.getvalue())
+    layer = read_file(path, DINING)
+    assert layer.report.ok and len(layer) == live.count
+
+
+def test_a_gbk_csv_read_as_utf8_says_which_encoding_to_choose(tmp_path):
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("name,district,source,lon,lat\n咖啡外摆,市南区,survey,120.38,36.06\n".encode("gb18030"))
+    text = read_file(path, DINING).report.text()
+    assert "choose that encoding" in text and "gb18030" in text
+    assert read_file(path, DINING, encoding="gb18030").report.ok

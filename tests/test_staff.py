@@ -361,3 +361,14 @@ def test_simultaneous_saves_through_the_web_one_wins_the_rest_409(tmp_path):
     assert [h["number"] for h in store.history("outdoor_dining_pilots")] == [1, 2]
     store.engine.dispose()
     app.extensions["store"].engine.dispose()
+
+
+def test_publishing_what_is_already_live_says_nothing_changed(app):
+    client = login(app.test_client(), "ed")
+    body = app.test_client().get("/api/layers/outdoor_dining_pilots").data
+    page = upload(client, "outdoor_dining_pilots", body, filename="same.geojson", mode="append")
+    done = client.post("/staff/layers/outdoor_dining_pilots/publish", data=publish_form(page.get_data(as_text=True)),
+                       follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert "Nothing changed: Outdoor-dining pilots version 1 stays live" in text and "Published" not in text
+    assert app.extensions["store"].live_versions()["outdoor_dining_pilots"] == 1

@@ -198,8 +198,11 @@ def publish(layer_id: str):
         return render_template("error.html", status=409, title="Conflict", detail=str(exc)), 409
     uploads().drop(token)
     current_app.extensions["catalog_checked"] = 0  # show the new version at once in this process
-    flash(f"已发布 {kind.zh} 第 {version.number} 版 · Published {kind.en} version {version.number}"
-          + (f"; {len(layer.refused)} refused features are in quarantine" if layer.refused else ""))
+    if version.unchanged:
+        flash(f"没有改动，第 {version.number} 版仍然有效 · Nothing changed: {kind.en} version {version.number} stays live")
+    else:
+        flash(f"已发布 {kind.zh} 第 {version.number} 版 · Published {kind.en} version {version.number}"
+              + (f"; {len(layer.refused)} refused features are in quarantine" if layer.refused else ""))
     return redirect(url_for("staff.history", layer_id=layer_id))
 
 
