@@ -45,7 +45,7 @@ ZIP_MAX_BYTES, ZIP_MAX_RATIO, ZIP_MAX_MEMBERS = 1 << 30, 200, 1000
 #: The most features one import may hold; counted before the features are read.
 MAX_FEATURES = 1_000_000
 _CSV_OPTIONS = {"X_POSSIBLE_NAMES": "lon,lng,longitude,x,经度", "Y_POSSIBLE_NAMES": "lat,latitude,y,纬度",
-                "KEEP_GEOM_COLUMNS": "NO", "AUTODETECT_TYPE": "YES"}
+                "KEEP_GEOM_COLUMNS": "NO", "AUTODETECT_TYPE": "NO"}  # text: the schema decides types
 
 
 class Refused(Exception):
@@ -114,8 +114,11 @@ def _unpack_shapefile(path: Path, folder: Path) -> Path:
     if target.read_bytes()[:4] != _SHAPEFILE_MAGIC:
         raise Refused("压缩包里的 .shp 不是 Shapefile The .shp in the archive is not a Shapefile (its header is wrong)")
     prj = folder / "layer.prj"
-    if prj.exists() and prj.stat().st_size and not _WKT_START.match(prj.read_bytes()[:256]):
-        raise Refused("压缩包里的 .prj 不是坐标系定义 The .prj in the archive is not a WKT coordinate system definition")
+    if prj.exists() and prj.stat().st_size:
+        if not _WKT_START.match(prj.read_bytes()[:256]):
+            raise Refused("压缩包里的 .prj 不是坐标系定义 The .prj in the archive is not a WKT coordinate system "
+                          "definition")
+        check_crs_text(prj.read_bytes()[:65536].decode("utf-8", "replace"))
     return target
 
 
@@ -161,6 +164,22 @@ _GPKG_TRIGGERS = re.compile(r"^(rtree_.+_(insert\d*|update\d*|delete)|gpkg_.+|tr
                             r"|.+_(insert|update)_valid_.+|fgti_.+)$", re.I)
 
 
+#: The only virtual table a GeoPackage may hold: its R-tree spatial index, exactly as GeoPackage writers make it.
+_RTREE = re.compile(r'\s*CREATE\s+VIRTUAL\s+TABLE\s+(?:"rtree_[^"]+"|rtree_\w+)\s+USING\s+rtree\s*'
+                    r'\(\s*\w+\s*(?:,\s*\w+\s*){4}\)\s*', re.I)
+#: What in a CRS definition (WKT1 EXTENSION["PROJ4", …] nodes carry PROJ strings) makes PROJ open a file:
+#: +init and +file, grid lists other than the null grid "@null" (old GDAL's Web Mercator), PROJ4_GRIDS.
+_CRS_FILE_HOOKS = re.compile(r"\+\s*(init|file)\b|PROJ4_GRIDS", re.I)
+_CRS_GRIDS = re.compile(r"\b(?:nad|geoid)?grids\s*=\s*([^\s\"\]]*)", re.I)
+
+
+def check_crs_text(text: str) -> None:
+    """Refuse a coordinate-system definition from a file that could make PROJ open files or grids."""
+    if _CRS_FILE_HOOKS.search(text) or any(grids != "@null" for grids in _CRS_GRIDS.findall(text)):
+        raise Refused("坐标系定义含有 PROJ 扩展，不予接受 The file's coordinate system carries PROJ extensions "
+                      "(EXTENSION/PROJ4, +init, grids): refused; save it with a plain EPSG coordinate system")
+
+
 def _one_table(tables: list[str], layer_id: str | None) -> str:
     """The feature table to read: the only one, or the one named like the layer; never a guess."""
     if len(tables) == 1:
@@ -191,18 +210,34 @@ def check_geopackage(path: Path, max_features: int | None = None, layer_id: str 
         raise Refused(f"无法读取 GeoPackage Cannot read the GeoPackage: {exc}") from None
     try:
         conn.execute("PRAGMA trusted_schema=OFF")
-        schema = conn.execute("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master").fetchall()
-        tables = {name for type_, name, _, _ in schema if type_ == "table"}
-        for type_, name, _, sql in schema:
+        schema = {(type_, name): sql for type_, name, sql in
+                  conn.execute("SELECT type, name, coalesce(sql, '') FROM sqlite_master")}
+        # SQLite's own word on what each table is (not the SQL text, which a file can dress up)
+        kinds = {name: type_ for _, name, type_, *_ in conn.execute("PRAGMA main.table_list")}
+        for name, type_ in kinds.items():
             if type_ == "view":
                 raise Refused(f"GeoPackage 含有视图 {name!r}，不予接受 The GeoPackage has a view ({name!r}): views are "
                               "not accepted in uploads; save the data as a plain table (e.g. QGIS \"Save As\")")
+            if type_ == "virtual" and not _RTREE.fullmatch(schema.get(("table", name), "")):
+                raise Refused(f"GeoPackage 含有虚拟表 The GeoPackage has a virtual table {name!r} other than its "
+                              "spatial index: refused")
+            if type_ not in ("table", "virtual", "shadow"):
+                raise Refused(f"GeoPackage 含有未知对象 The GeoPackage holds {name!r} of an unknown kind ({type_})")
+        for type_, name in schema:
             if type_ == "trigger" and not _GPKG_TRIGGERS.match(name):
                 raise Refused(f"GeoPackage 含有非标准触发器 The GeoPackage has a trigger {name!r} that GeoPackage "
                               "writers do not make: refused")
-            if type_ == "table" and re.match(r"\s*CREATE\s+VIRTUAL\s+TABLE", sql, re.I) and not re.search(
-                    r"\bUSING\s+rtree\s*\(", sql, re.I):
-                raise Refused(f"GeoPackage 含有虚拟表 The GeoPackage has a virtual table {name!r}: refused")
+        tables = {name for name, type_ in kinds.items() if type_ == "table" and not name.startswith("sqlite_")}
+        for table in tables:  # generated columns are computed when read: a tiny file could cost gigabytes
+            quoted = table.replace(chr(34), chr(34) * 2)
+            if any(row[6] in (2, 3) for row in conn.execute(f'PRAGMA table_xinfo("{quoted}")')):
+                raise Refused(f"GeoPackage 的表 {table!r} 含有计算列 The table {table!r} has generated (computed) "
+                              "columns: refused; save the data as plain values")
+        if "gpkg_spatial_ref_sys" in tables:
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(gpkg_spatial_ref_sys)")}
+            for column in {"definition", "definition_12_063"} & columns:
+                for (definition,) in conn.execute(f"SELECT {column} FROM gpkg_spatial_ref_sys"):
+                    check_crs_text(str(definition or ""))
         if "gpkg_contents" not in tables:
             raise Refused("GeoPackage 缺少 gpkg_contents 表 The GeoPackage has no gpkg_contents table: not a GeoPackage")
         features = [r[0] for r in conn.execute(
@@ -289,12 +324,15 @@ def _transformer(crs: str | None, file_crs: str | None):
     if not source:
         return None
     try:
+        check_crs_text(source)
         src = _crs(source)
-    except pyproj.exceptions.CRSError as exc:
+        if src.equals(pyproj.CRS.from_epsg(4326), ignore_axis_order=True):
+            return None
+        return pyproj.Transformer.from_crs(src, "EPSG:4326", always_xy=True)
+    except Refused as exc:
+        raise ValueError(str(exc)) from None
+    except (pyproj.exceptions.CRSError, pyproj.exceptions.ProjError) as exc:
         raise ValueError(f"坐标系无法识别 Unknown CRS {source[:80]!r}: {str(exc)[:200]}") from None
-    if src.equals(pyproj.CRS.from_epsg(4326), ignore_axis_order=True):
-        return None
-    return pyproj.Transformer.from_crs(src, "EPSG:4326", always_xy=True)
 
 
 #: Columns LIBKML adds to every KML layer; they carry no data of ours.

@@ -383,6 +383,12 @@ class Store:
             self._audit(conn, actor, "user-create", None, {"name": name, "role": role, "layers": layers})
         return user_id
 
+    def name_taken(self, name: str) -> bool:
+        """Whether a user has this name, in any letter case ("Boss" and "boss" would confuse the audit log)."""
+        with self._reading() as conn:
+            return conn.execute(select(func.count()).select_from(users_t)
+                                .where(func.lower(users_t.c.name) == name.lower())).scalar() > 0
+
     def user(self, name: str) -> dict | None:
         with self._reading() as conn:
             row = conn.execute(select(users_t).where(users_t.c.name == name)).mappings().first()

@@ -141,6 +141,7 @@ def test_an_unexpected_error_is_a_friendly_500_not_a_traceback(app, monkeypatch)
     assert page.status_code == 500
     text = page.get_data(as_text=True)
     assert "secret internals" not in text and "Traceback" not in text and "返回地图" in text
+    assert "Internal Server Error" in text and "object at 0x" not in text
 
 
 def test_the_app_runs_on_postgresql_through_database_url(postgres, data_copy):

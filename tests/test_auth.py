@@ -213,9 +213,11 @@ def test_the_cli_changes_passwords_and_deactivates(app):
     assert {"user-deactivate", "user-activate", "user-password"} <= set(actions)
 
 
-def test_two_servers_sharing_redis_count_log_in_attempts_together(tmp_path, redis_server):
-    """Two server processes (as two workers behind a load balancer) with RATELIMIT_STORAGE_URI on one Redis:
-    five failures spread over both lock the sixth attempt on either."""
+@pytest.mark.parametrize("storage", ["sqlite-default", "redis"])
+def test_two_servers_count_log_in_attempts_together(tmp_path, request, storage):
+    """Two server processes (as two gunicorn workers, or two machines behind a load balancer) count in one
+    store: the default SQLite file under instance/, or Redis. Five failures spread over both lock the sixth
+    attempt on either."""
     import re as regex
 
     import requests
@@ -227,7 +229,13 @@ def test_two_servers_sharing_redis_count_log_in_attempts_together(tmp_path, redi
     store = Store(url)
     store.upgrade()
     store.create_user("admin", generate_password_hash(PASSWORD), "admin", [], actor="test")
-    env = {"SCENEMAP_DATABASE_URL": url, "SCENEMAP_RATELIMIT_STORAGE_URI": redis_server.url,
+    if storage == "redis":
+        limits_uri = request.getfixturevalue("redis_server").url
+    else:  # what a served app uses when RATELIMIT_STORAGE_URI is not set (tests otherwise count in memory)
+        from webmap.ratelimits import default_uri
+
+        limits_uri = default_uri(type("App", (), {"testing": False, "instance_path": str(tmp_path)})())
+    env = {"SCENEMAP_DATABASE_URL": url, "SCENEMAP_RATELIMIT_STORAGE_URI": limits_uri,
            "SCENEMAP_SECRET_KEY": "shared-test-key", "SCENEMAP_SECURE_COOKIES": "false",
            "SCENEMAP_UPLOAD_DIR": str(tmp_path / "uploads")}
     servers = [ProcessServer(env), ProcessServer(env)]
@@ -244,3 +252,13 @@ def test_two_servers_sharing_redis_count_log_in_attempts_together(tmp_path, redi
     finally:
         for server in servers:
             server.stop()
+
+
+def test_user_names_are_unique_whatever_the_letter_case(app):
+    result = app.test_cli_runner().invoke(args=["users", "create", "ADMIN", "--role", "editor"],
+                                          input="a long unguessable passphrase\n")
+    assert result.exit_code == 1 and "exists already" in result.output
+    admin = login(app.test_client(), "admin")
+    admin.post("/staff/users", data={"csrf_token": token(admin, "/staff/users"), "name": "Ed",
+                                    "password": "a long unguessable passphrase", "role": "editor"})
+    assert app.extensions["store"].user("Ed") is None

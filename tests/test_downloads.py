@@ -124,3 +124,14 @@ def test_the_download_benchmark_runs_and_compares_both():
     rows = [line for line in done.stdout.splitlines() if line.startswith(("| csv |", "| kml |"))]
     assert len(rows) == 2 and all(row.count("|") == 8 for row in rows)
     assert "every vertex (before)" in done.stdout and "from the export cache (now)" in done.stdout
+
+
+def test_downloads_built_on_request_have_a_feature_budget(app, client):
+    app.config["DOWNLOAD_MAX_FEATURES"] = 5
+    response = client.get("/api/download?layers=outdoor_dining_pilots&format=kml")
+    assert response.status_code == 400 and "at most 5 per filtered download" in response.get_json()["detail"]
+    filtered = client.get("/api/layers/outdoor_dining_pilots/download?format=csv&district=市南区")
+    assert filtered.status_code == 400
+    assert client.get("/api/layers/outdoor_dining_pilots/download?format=csv").status_code == 200  # whole: cached
+    app.config["DOWNLOAD_MAX_FEATURES"] = 100
+    assert client.get("/api/download?layers=outdoor_dining_pilots&format=kml").status_code == 200

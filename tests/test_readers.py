@@ -108,3 +108,12 @@ def test_text_that_looks_like_a_formula_survives_a_csv_round_trip(tmp_path):
     back = read_file(path, DINING)
     assert back.report.ok, back.report.text()
     assert [p["name"] for p in back.properties] == texts and back.ids == layer.ids
+
+
+def test_csv_text_is_typed_by_the_schema_not_guessed(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,name,district,source,capacity,note,lon,lat\n007,n,市南区,survey,12,true,120.38,36.06\n", "utf-8")
+    layer = read_file(path, DINING)
+    assert layer.report.ok, layer.report.text()
+    assert layer.ids == ["007"] and layer.properties[0]["name"] == "n" and layer.properties[0]["note"] == "true"
+    assert layer.properties[0]["capacity"] == 12

@@ -287,3 +287,84 @@ def test_a_gbk_csv_read_as_utf8_says_which_encoding_to_choose(tmp_path):
     text = read_file(path, DINING).report.text()
     assert "choose that encoding" in text and "gb18030" in text
     assert read_file(path, DINING, encoding="gb18030").report.ok
+
+
+@pytest.mark.parametrize("statement", [
+    "CREATE VIRTUAL TABLE sneaky USING fts5(a) /* USING rtree( */",
+    'CREATE VIRTUAL TABLE "x USING rtree(" USING fts5(a)',
+])
+def test_only_the_rtree_index_may_be_a_virtual_table(tmp_path, statement):
+    path = _gpkg(tmp_path / "v.gpkg")
+    _tamper(path, statement)
+    assert "virtual table" in read_file(path, DINING).report.text()
+
+
+def test_a_file_reading_virtual_table_smuggled_into_the_schema_is_refused(tmp_path, secret_file):
+    """As the attack was built: gpkg_data_columns (which GDAL queries on open) rewritten in sqlite_master as a
+    SpatiaLite VirtualText table over a server file, dressed up with an rtree comment."""
+    path = _gpkg(tmp_path / "vt.gpkg")
+    sql = (f"CREATE VIRTUAL TABLE gpkg_data_columns USING VirtualText('{secret_file}','UTF-8',0,POINT,NONE,',') "
+           "/* USING rtree( */")
+    _tamper(path, "DROP TABLE IF EXISTS gpkg_data_columns", "PRAGMA writable_schema=ON",
+            f"INSERT INTO sqlite_master VALUES ('table', 'gpkg_data_columns', 'gpkg_data_columns', 0, \"{sql}\")")
+    text = read_file(path, DINING).report.text()
+    assert "virtual table 'gpkg_data_columns'" in text and SECRET not in text
+
+
+def test_generated_columns_are_refused_before_anything_is_computed(tmp_path):
+    path = _gpkg(tmp_path / "gen.gpkg", 3)
+    _tamper(path, "ALTER TABLE sites ADD COLUMN note TEXT GENERATED ALWAYS AS (printf('%.*c', 25000000, 'x')) VIRTUAL")
+    assert "generated (computed) columns" in read_file(path, DINING).report.text()
+
+
+def _shapefile_zip(tmp_path, prj: str) -> Path:
+    from layers.catalog import Catalog
+    from layers.export import export
+    from .conftest import DATA
+
+    live = Catalog.from_directory(DATA).get("outdoor_dining_pilots")
+    data, _, _ = export([(live.kind, live.layer, np.arange(live.count))], "shp", "x")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buffer, "w") as dst:
+        for member in src.infolist():
+            dst.writestr(member, prj.encode() if member.filename.endswith(".prj") else src.read(member))
+    path = tmp_path / "shp.zip"
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+GEOG = ('GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],'
+        'UNIT["degree",0.0174532925199433]')
+
+
+@pytest.mark.parametrize("extension", ['EXTENSION["PROJ4","+proj=longlat +init=/etc/passwd:x"]',
+                                       'EXTENSION["PROJ4_GRIDS","/etc/passwd"]',
+                                       'EXTENSION["PROJ4","+proj=longlat +nadgrids=/etc/passwd"]'])
+def test_a_crs_that_would_make_proj_open_files_is_refused_not_a_500(tmp_path, extension, app):  # noqa: F811
+    path = _shapefile_zip(tmp_path, f"{GEOG},{extension}]")
+    assert "carries PROJ extensions" in read_file(path, DINING).report.text()
+    client = login(app.test_client(), "admin")
+    page = upload(client, "outdoor_dining_pilots", path.read_bytes(), filename="x.zip")
+    assert page.status_code == 200 and "carries PROJ extensions" in page.get_data(as_text=True)
+    gpkg = _gpkg(tmp_path / "srs.gpkg")
+    _tamper(gpkg, f"UPDATE gpkg_spatial_ref_sys SET definition = '{GEOG},{extension}]' WHERE srs_id = 4326")
+    assert "carries PROJ extensions" in read_file(gpkg, DINING).report.text()
+
+
+def test_old_gdal_web_mercator_with_the_null_grid_is_still_read(tmp_path):
+    import pyproj
+
+    prj = pyproj.CRS.from_epsg(3857).to_wkt("WKT1_GDAL")
+    prj = prj[:-1] + ',EXTENSION["PROJ4","+proj=merc +a=6378137 +b=6378137 +lat_ts=0 +lon_0=0 +x_0=0 +y_0=0 +k=1 ' \
+                     '+units=m +nadgrids=@null +wktext +no_defs"]]'
+    assert check_crs_ok(prj)
+
+
+def check_crs_ok(text: str) -> bool:
+    from layers.readers import Refused, check_crs_text
+
+    try:
+        check_crs_text(text)
+    except Refused:
+        return False
+    return True

@@ -30,7 +30,7 @@ DEFAULTS = {
     "SECURE_COOKIES": True,
     "LOGIN_RATE_LIMIT": "5 per minute",
     "LOGIN_ADDRESS_RATE_LIMIT": "30 per minute",
-    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STORAGE_URI": "",
     "STAFF_IDLE_MINUTES": 60,
     "STAFF_SESSION_HOURS": 12,
     "PUBLIC_URL": "",
@@ -40,6 +40,7 @@ DEFAULTS = {
     "UPLOAD_QUOTA_BYTES": 400 * 1024 * 1024,
     "EXPORT_CACHE_DIR": "",
     "DOWNLOAD_RATE_LIMIT": "30 per minute",
+    "DOWNLOAD_MAX_FEATURES": 100_000,
     "HTML_RATE_LIMIT": "120 per minute",
 }
 

@@ -91,7 +91,18 @@ def download(layer_id: str):
     selected = live.index.select(q.bbox, q.filters)
     if selected is None:
         return _send_whole(live, fmt)
+    _within_budget(len(selected))
     return _attachment(*export.export([(live.kind, live.layer, selected)], fmt, f"qingdao-{layer_id}"))
+
+
+def _within_budget(count: int) -> None:
+    """Downloads built per request (filtered, or "what I see") hold at most DOWNLOAD_MAX_FEATURES features:
+    whole layers come from the export cache, and the OGC API pages through anything larger."""
+    budget = current_app.config["DOWNLOAD_MAX_FEATURES"]
+    if count > budget:
+        abort(400, f"所选范围内要素过多（{count:,} 个，最多 {budget:,} 个）：请缩小范围，或下载整个图层 · "
+                   f"{count:,} features selected, at most {budget:,} per filtered download: zoom in, download the "
+                   "whole layer (/api/layers/<id>/download), or page through /ogc")
 
 
 @bp.get("/download")
@@ -111,6 +122,7 @@ def download_view():
         live = _catalog().get(layer_id)
         selected = live.index.select(bbox)
         selections.append((live.kind, live.layer, np.arange(live.count) if selected is None else selected))
+    _within_budget(sum(len(positions) for _, _, positions in selections))
     return _attachment(*export.export(selections, fmt, "qingdao-view"))
 
 

@@ -25,6 +25,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
+from . import ratelimits
+
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -136,7 +138,7 @@ def init_app(app) -> None:
     app.config["SESSION_COOKIE_SECURE"] = app.config["SECURE_COOKIES"]
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SECURE_COOKIES"]
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=float(app.config["STAFF_IDLE_MINUTES"]))
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or ratelimits.default_uri(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录 Please log in first"

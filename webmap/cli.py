@@ -198,8 +198,8 @@ def create_user(name: str, role: str, layer_ids: str):
     if why:
         click.echo(why, err=True)
         raise SystemExit(1)
-    if _store().user(name):
-        click.echo(f"a user named {name!r} exists already", err=True)
+    if _store().name_taken(name):
+        click.echo(f"a user named {name!r} exists already (names are compared without letter case)", err=True)
         raise SystemExit(1)
     assigned = [i for i in layer_ids.split(",") if i]
     unknown = [i for i in assigned if i not in REGISTRY]

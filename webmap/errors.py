@@ -39,7 +39,7 @@ def handle_query_error(exc: QueryError):
 
 def handle_unexpected(exc: Exception):
     log.exception("unhandled error on %s", request.path)
-    return _respond(500, InternalServerError.name, "服务器内部错误，已记录。 An internal error occurred and was logged.")
+    return _respond(500, InternalServerError().name, "服务器内部错误，已记录。 An internal error occurred and was logged.")
 
 
 def init_app(app):

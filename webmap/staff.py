@@ -311,7 +311,7 @@ def users():
         abort(403, "只有管理员可以管理账户 Only admins manage accounts")
     form = UserForm()
     if form.validate_on_submit():
-        if _store().user(form.name.data):
+        if _store().name_taken(form.name.data):
             flash(f"用户 {form.name.data} 已存在 A user named {form.name.data} exists already")
         else:
             _store().create_user(form.name.data, generate_password_hash(form.password.data), form.role.data,
