@@ -85,14 +85,16 @@ users_t = Table("users", metadata,
                 Column("layers", Text, nullable=False, server_default="[]"),
                 Column("active", Boolean, nullable=False, server_default="1"),
                 Column("created_at", DateTime(timezone=True), nullable=False),
-                Column("session_generation", Integer, nullable=False, server_default="0"))
+                Column("session_generation", Integer, nullable=False, server_default="0"),
+                Column("must_change_password", Boolean, nullable=False, server_default="0"))
 audit_t = Table("audit", metadata,
                 Column("id", Integer, primary_key=True, autoincrement=True),
                 Column("at", DateTime(timezone=True), nullable=False),
                 Column("actor", String(128), nullable=False),
                 Column("action", String(64), nullable=False),
                 Column("layer_id", String(64), nullable=True),
-                Column("detail", Text, nullable=False, server_default="{}"))
+                Column("detail", Text, nullable=False, server_default="{}"),
+                Index("ix_audit_at", "at"))
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _CHUNK = 500
@@ -405,13 +407,16 @@ class Store:
             conn.execute(update(users_t).where(users_t.c.id == user_id)
                          .values(session_generation=users_t.c.session_generation + 1))
 
-    def set_password(self, name: str, password_hash: str, *, actor: str) -> bool:
-        """Change a password; the user's sessions end. False when there is no such user."""
+    def set_password(self, name: str, password_hash: str, *, actor: str, must_change: bool = False) -> bool:
+        """Change a password; the user's sessions end. ``must_change``: it is a temporary password an admin
+        set (audited as a reset), which the user must replace at their next log-in. False when there is no
+        such user."""
         with self.engine.begin() as conn:
             done = conn.execute(update(users_t).where(users_t.c.name == name).values(
-                password_hash=password_hash, session_generation=users_t.c.session_generation + 1))
+                password_hash=password_hash, must_change_password=must_change,
+                session_generation=users_t.c.session_generation + 1))
             if done.rowcount:
-                self._audit(conn, actor, "user-password", None, {"name": name})
+                self._audit(conn, actor, "user-password-reset" if must_change else "user-password", None, {"name": name})
         return bool(done.rowcount)
 
     def set_active(self, name: str, active: bool, *, actor: str) -> bool:
@@ -442,6 +447,90 @@ class Store:
         with self._reading() as conn:
             return conn.execute(select(func.count()).select_from(features_t).where(
                 features_t.c.layer_id == layer_id, features_t.c.valid_to.is_(None))).scalar()
+
+    # -- what changed, and accounts (read by layers/changes.py and the admin pages) --------------------
+    def version_sources(self, layer_id: str) -> dict[int, dict]:
+        """For each version of ``layer_id``, the import that made it: ``{"source", "mode"}``."""
+        with self._reading() as conn:
+            rows = conn.execute(select(imports_t.c.version, imports_t.c.source, imports_t.c.mode).where(
+                imports_t.c.layer_id == layer_id, imports_t.c.version.is_not(None), imports_t.c.mode != "refused")
+                .order_by(imports_t.c.id)).all()
+        found: dict[int, dict] = {}
+        for version, source, mode in rows:  # the first import of a version made it (later ones changed nothing)
+            found.setdefault(version, {"source": source, "mode": mode})
+        return found
+
+    def version_rows(self, layer_id: str, number: int) -> tuple[dict, dict]:
+        """The features version ``number`` wrote and those it ended, each ``{id: (properties, WKB)}``."""
+        def rows(column):
+            with self._reading() as conn:
+                found = conn.execute(select(features_t.c.feature_id, features_t.c.properties, features_t.c.geometry)
+                                     .where(features_t.c.layer_id == layer_id, column == number)).all()
+            return {json.loads(f): (json.loads(p), bytes(g)) for f, p, g in found}
+        return rows(features_t.c.valid_from), rows(features_t.c.valid_to)
+
+    def update_account(self, name: str, *, actor: str, role: str | None = None, layers: list[str] | None = None,
+                       active: bool | None = None) -> dict | None:
+        """Change an account's role, layers or whether it may log in, in one transaction; deactivation ends
+        its sessions. Raises ValueError when the change would leave no active admin. Returns the account as
+        it was, or None when there is no such user."""
+        if role is not None and role not in accounts.ROLES:
+            raise ValueError(f"role must be one of {', '.join(accounts.ROLES)}")
+        with self._writing() as conn:
+            row = conn.execute(select(users_t).where(users_t.c.name == name).with_for_update()).mappings().first()
+            if row is None:
+                return None
+            before = dict(row, layers=json.loads(row["layers"]))
+            after = {"role": role if role is not None else before["role"],
+                     "layers": list(layers) if layers is not None else before["layers"],
+                     "active": bool(active) if active is not None else bool(before["active"])}
+            if before["role"] == "admin" and before["active"] and (after["role"] != "admin" or not after["active"]):
+                admins = conn.execute(select(func.count()).select_from(users_t).where(
+                    users_t.c.role == "admin", users_t.c.active.is_(True), users_t.c.name != name)).scalar()
+                if not admins:
+                    raise ValueError("至少要保留一个有效的管理员 This would leave no active admin: make another admin first")
+            values = {"role": after["role"], "layers": json.dumps(after["layers"]), "active": after["active"]}
+            if not after["active"] or after["role"] != before["role"]:
+                values["session_generation"] = users_t.c.session_generation + 1
+            conn.execute(update(users_t).where(users_t.c.id == row["id"]).values(**values))
+            was = {"role": before["role"], "layers": before["layers"], "active": bool(before["active"])}
+            action = ("user-deactivate" if not after["active"] else "user-activate") if after["active"] != was["active"] \
+                else "user-update"
+            self._audit(conn, actor, action, None, {"name": name, "before": was, "after": after})
+        return before
+
+    def audit_page(self, *, actor: str | None = None, action: str | None = None, layer_id: str | None = None,
+                   since: datetime | None = None, until: datetime | None = None, offset: int = 0,
+                   limit: int = 50) -> tuple[list[dict], int]:
+        """Audit records matching every filter given (``since`` inclusive, ``until`` exclusive, both UTC),
+        newest first: ``limit`` of them from ``offset``, and how many match in all."""
+        cond = []
+        if actor:
+            cond.append(audit_t.c.actor == actor)
+        if action:
+            cond.append(audit_t.c.action == action)
+        if layer_id:
+            cond.append(audit_t.c.layer_id == layer_id)
+        if since is not None:
+            cond.append(audit_t.c.at >= since)
+        if until is not None:
+            cond.append(audit_t.c.at < until)
+        with self._reading() as conn:
+            total = conn.execute(select(func.count()).select_from(audit_t).where(*cond)).scalar()
+            rows = conn.execute(select(audit_t).where(*cond).order_by(audit_t.c.id.desc())
+                                .offset(offset).limit(limit)).mappings().all()
+        return [dict(r, detail=_loads_or_text(r["detail"])) for r in rows], total
+
+    def audit_actions(self) -> list[str]:
+        with self._reading() as conn:
+            return sorted(r[0] for r in conn.execute(select(audit_t.c.action).distinct()))
+
+
+def _loads_or_text(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _lost_publish_race(exc: IntegrityError) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import api, assets, auth, basemaps, cli, db, errors, ogc, pages, security, staff
+from . import accounts, api, assets, auth, basemaps, cli, db, errors, ogc, pages, records, security, staff
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["basemaps"] = offered
     app.extensions["map_shells"] = {}
 
-    for module in (pages, api, ogc, assets, staff):
+    for module in (pages, api, ogc, assets, staff, accounts, records):
         app.register_blueprint(module.bp)
     auth.init_app(app)
     security.init_app(app, offered)

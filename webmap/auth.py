@@ -39,6 +39,7 @@ class User(UserMixin):
         self.id, self.name, self.role, self.layers = row["id"], row["name"], row["role"], row["layers"]
         self.active = bool(row["active"])
         self.generation = int(row.get("session_generation") or 0)
+        self.must_change = bool(row.get("must_change_password"))  # reaches only the change-password page
 
     @property
     def is_active(self) -> bool:

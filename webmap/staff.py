@@ -26,6 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 
 from layers import accounts, jsontext
+from layers.changes import history_rows
 from layers.area import DISTRICT_NAMES
 from layers.load import read_document
 from layers.problems import Report
@@ -33,7 +34,7 @@ from layers.readers import SUFFIXES, check_crs, read_file
 from layers.registry import KINDS, REGISTRY, get
 from layers.store import Conflict
 
-from . import errors, mapshell
+from . import errors, mapshell, records
 from .uploads import TOKEN, uploads
 from .uploads import QuotaExceeded as UploadQuotaExceeded
 
@@ -250,7 +251,7 @@ def save(layer_id: str):
 def history(layer_id: str):
     kind = _kind(layer_id)
     live = _store().live_versions().get(layer_id, 0)
-    return render_template("staff/history.html", kind=kind, rows=reversed(_store().history(layer_id)),
+    return render_template("staff/history.html", kind=kind, rows=reversed(history_rows(_store(), layer_id)),
                            live=live, can_edit=current_user.can_edit(layer_id),
                            quarantine=_store().last_quarantine(layer_id))
 
@@ -258,7 +259,11 @@ def history(layer_id: str):
 @bp.get("/layers/<layer_id>/versions/<number:number>")
 @login_required
 def diff(layer_id: str, number: int):
-    return render_template("staff/diff.html", kind=_kind(layer_id), number=number, diff=_store().diff(layer_id, number))
+    """A version's changes: each field before → after, geometry moves in metres (records.layer_diff)."""
+    kind, changes = records.layer_diff(layer_id, number)
+    version = next(v for v in history_rows(_store(), layer_id) if v["number"] == number)
+    return render_template("staff/diff.html", kind=kind, number=number, diff=changes, version=version,
+                           limit=records.PAGE_LIMIT)
 
 
 @bp.post("/layers/<layer_id>/rollback")
