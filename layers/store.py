@@ -434,12 +434,22 @@ class Store:
             return conn.execute(select(func.max(quarantine_t.c.import_id))
                                 .where(quarantine_t.c.layer_id == layer_id)).scalar()
 
-    def rollback(self, kind: LayerKind, number: int, *, author: str) -> Version:
-        """Publish the content of version ``number`` as a new version."""
+    def rollback(self, kind: LayerKind, number: int, *, author: str, expected_version: int | None = None,
+                 confirmed: tuple[int, int] | None = None) -> Version:
+        """Publish the content of version ``number`` as a new version (``expected_version`` and ``confirmed``
+        as for :meth:`publish`; :meth:`rollback_plan` says what it would do)."""
+        return self.publish(self._version_layer(kind, number), author=author, mode="replace", restored_from=number,
+                            source=f"version {number}", message=f"rollback to version {number}",
+                            expected_version=expected_version, confirmed=confirmed)
+
+    def rollback_plan(self, kind: LayerKind, number: int) -> Plan:
+        """What :meth:`rollback` to version ``number`` would do now, writing nothing."""
+        return self.plan(self._version_layer(kind, number), "replace")
+
+    def _version_layer(self, kind: LayerKind, number: int) -> Layer:
         if not any(v["number"] == number for v in self.history(kind.id)):
             raise LookupError(f"{kind.id} has no version {number}")
-        return self.publish(self.load(kind, number), author=author, mode="replace", restored_from=number,
-                            source=f"version {number}", message=f"rollback to version {number}")
+        return self.load(kind, number)
 
     def audit(self, actor: str, action: str, layer_id: str | None = None, detail: dict | None = None) -> None:
         with self._writing() as conn:

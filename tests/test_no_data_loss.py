@@ -107,3 +107,26 @@ def test_a_confirmation_given_before_the_layer_moved_is_checked_again(app):  # n
     before = public_ids(app)
     late = client.post(f"/staff/layers/{LAYER}/publish", data={**publish_form(html), "confirm": "0:13"})
     assert late.status_code == 409 and public_ids(app) == before  # now it would remove 15: not what was confirmed
+
+
+def test_a_rollback_is_confirmed_on_a_page_that_says_what_it_will_change(app):  # noqa: F811
+    client = login(app.test_client(), "ed")
+    html = upload(client, LAYER, CLERK_CSV.encode(), filename="外摆.csv", mode="replace").get_data(as_text=True)
+    client.post(f"/staff/layers/{LAYER}/publish", data={**publish_form(html), "confirm": "0:13"})
+    extra = upload(client, LAYER, SECOND_CSV.encode(), filename="二.csv").get_data(as_text=True)
+    client.post(f"/staff/layers/{LAYER}/publish", data=publish_form(extra))  # v3: 8 features
+    history = client.get(f"/staff/layers/{LAYER}/history").get_data(as_text=True)
+    assert f'href="/staff/layers/{LAYER}/rollback/1"' in history and 'action="/staff/layers/' not in history
+    page = client.get(f"/staff/layers/{LAYER}/rollback/1").get_data(as_text=True)
+    assert plan_numbers(page) == (13, 0, 8) and "将删除 8 个现有要素" in page and "奥帆中心露台" in page
+    form = {"csrf_token": token(client, f"/staff/layers/{LAYER}/rollback/1"), "version": "1", "expected": "3"}
+    before = public_ids(app)
+    unticked = client.post(f"/staff/layers/{LAYER}/rollback", data=form)
+    assert unticked.status_code == 409 and "remove 8" in unticked.get_data(as_text=True) and public_ids(app) == before
+    stale = client.post(f"/staff/layers/{LAYER}/rollback", data={**form, "expected": "2", "confirm": "0:8"})
+    assert stale.status_code == 409 and public_ids(app) == before
+    done = client.post(f"/staff/layers/{LAYER}/rollback", data={**form, "confirm": "0:8"})
+    assert done.status_code == 302 and len(public_ids(app)) == 13
+    assert client.get(f"/staff/layers/{LAYER}/rollback/99").status_code == 404
+    assert login(app.test_client(), "admin").get("/staff/layers/hq_clusters/rollback/1").status_code == 200
+    assert client.get("/staff/layers/hq_clusters/rollback/1").status_code == 403

@@ -276,15 +276,33 @@ def diff(layer_id: str, number: int):
     return render_template("staff/diff.html", kind=_kind(layer_id), number=number, diff=_store().diff(layer_id, number))
 
 
+@bp.get("/layers/<layer_id>/rollback/<number:number>")
+@login_required
+def rollback_confirm(layer_id: str, number: int, refusal: str = "", status: int = 200):
+    """Before a rollback: what it would change (counts and names), and the button (and box) that does it."""
+    kind = _editable(layer_id)
+    try:
+        plan = _store().rollback_plan(kind, number)
+    except LookupError as exc:
+        abort(404, f"没有此版本 {exc}")
+    return render_template("staff/rollback.html", kind=kind, number=number, plan=plan, refusal=refusal), status
+
+
 @bp.post("/layers/<layer_id>/rollback")
 @login_required
 def rollback(layer_id: str):
     kind = _editable(layer_id)
     number = _form_version("version")
+    expected, confirmed = _form_version("expected"), _confirmed()
     try:
-        version = _store().rollback(kind, number, author=current_user.name)
+        version = _store().rollback(kind, number, author=current_user.name, expected_version=expected,
+                                    confirmed=confirmed)
     except LookupError as exc:
         abort(404, f"没有此版本 {exc}")
+    except Unconfirmed as exc:
+        return rollback_confirm(layer_id, number, refusal=str(exc), status=409)
+    except Conflict as exc:
+        return render_template("error.html", status=409, title="Conflict", detail=str(exc)), 409
     current_app.extensions["catalog_checked"] = 0
     flash(f"第 {version.number} 版恢复了第 {number} 版 · Version {version.number} restores version {number}")
     return redirect(url_for("staff.history", layer_id=layer_id))
