@@ -234,6 +234,8 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
         self._writer = self.engine.execution_options(scenemap_write=True)
+        #: Called with (layer id, version) after each publish has committed (e.g. to tell other processes).
+        self.published_hooks: list = []
 
     @contextmanager
     def _reading(self):
@@ -401,6 +403,11 @@ class Store:
             raise Conflict(f"图层正在被他人发布 {kind_id} is being published by someone else right now; try again in "
                            "a moment") from None
         log.info("%s: version %d published by %s (+%d ~%d -%d)", kind_id, new, author, added, changed, len(removed))
+        for hook in self.published_hooks:
+            try:
+                hook(kind_id, new)
+            except Exception:  # the publish has happened: a hook's failure must not look like it did not
+                log.exception("after publishing %s version %d", kind_id, new)
         return Version(kind_id, new, added, len(removed), changed, total, import_id)
 
     def record_refusal(self, layer: Layer, *, author: str, source: str) -> int:
