@@ -6,6 +6,7 @@ comes back as shapely geometries (WGS-84, exterior rings counter-clockwise) and 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -181,6 +182,8 @@ def check_features(features: list[dict], report: Report, kind: LayerKind | None 
     seen: dict = {}
     kept = []
     explicit = {canonical_id(f.get("id"))[0] for f in features if f.get("id") is not None}
+    taken = set(explicit)  # ids given in the input, and those made up so far
+    made: dict[str, int] = {}  # ids made up from content -> the feature they were first made for
     for j, (feature, geom) in enumerate(zip(features, geoms)):
         raw_id, i = feature.get("id"), indexes[j]
         fid, why = canonical_id(raw_id) if raw_id is not None else (None, None)
@@ -214,19 +217,42 @@ def check_features(features: list[dict], report: Report, kind: LayerKind | None 
             reasons = [p.message for p in report.problems if p.index == i and p.severity == "error"]
             layer.refused.append({"index": i, "id": raw_id, "reasons": reasons, "raw": feature})
         else:
-            layer.ids.append(fid if fid is not None else _generated_id(kind, i, explicit))
+            if fid is None:
+                base = content_id(kind, props, geom)
+                if base in made:
+                    report.add(f"与第 {made[base]} 个要素内容完全相同 same content as feature #{made[base]}: both are "
+                               "kept; delete one of them if it is a duplicate row", "warning", index=i)
+                made.setdefault(base, i)
+                fid = _unlike(base, taken)
+                taken.add(fid)
+            layer.ids.append(fid)
             layer.properties.append(props)
             kept.append(geom)
     layer.geometries = np.array(kept, dtype=object) if kept else np.empty(0, dtype=object)
     return layer
 
 
-def _generated_id(kind: LayerKind | None, index: int | None, taken: set) -> str:
-    """An id for a feature that came without one, unlike any id given in the same input."""
-    fid = f"{kind.id if kind else 'feature'}-{(index or 0) + 1}"
-    while fid in taken:
-        fid += "-1"
-    return fid
+def content_id(kind: LayerKind | None, properties: dict, geometry) -> str:
+    """THE rule for the id of a feature that came without one (a CSV or Shapefile row, a GeoJSON feature with
+    no id): the layer's id and a hash of the feature's checked content (its properties as canonical JSON and
+    its geometry as WKB), e.g. ``outdoor_dining_pilots-3fa4c0e19b2d7a61``. Importing the same rows again
+    finds the same ids (nothing changes); different rows, from this file or another, never share one, so an
+    append cannot overwrite what it did not mean to (row numbers 1..N did)."""
+    text = json.dumps(properties, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    shape = b"" if geometry is None else shapely.to_wkb(geometry, output_dimension=2, byte_order=1)
+    digest = hashlib.sha256(text.encode("utf-8") + b"\0" + shape).hexdigest()[:16]
+    return f"{kind.id if kind else 'feature'}-{digest}"
+
+
+def _unlike(fid: str, taken: set) -> str:
+    """``fid``, or ``fid-2``, ``fid-3``... when the input holds that id already (rows of identical content,
+    or an id given in the file)."""
+    if fid not in taken:
+        return fid
+    n = 2
+    while f"{fid}-{n}" in taken:
+        n += 1
+    return f"{fid}-{n}"
 
 
 def read_layer(data: bytes | str | Path, kind: LayerKind | None = None, *, source: str | None = None,

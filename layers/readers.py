@@ -425,7 +425,7 @@ def _read_gdal(path: Path, fmt: GdalFormat, kind, source: str, encoding: str | N
     for i in range(count):
         props = {name: _coerce(fields.get(name), _python(col[i])) for name, col in keep}
         props = {k: v for k, v in props.items() if v is not None}
-        fid = _python(columns[names.index(id_col)][i]) if id_col else i + 1
+        fid = _python(columns[names.index(id_col)][i]) if id_col else None  # None: load.content_id makes one
         features.append({"type": "Feature", "id": fid, "properties": props,
                          "geometry": None if geoms[i] is None else shapely.geometry.mapping(geoms[i])})
     system = crs if crs in coords.SYSTEMS else "wgs84"

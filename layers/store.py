@@ -113,6 +113,14 @@ class Conflict(Exception):
     """A write based on a version that is no longer live (optimistic locking)."""
 
 
+class Unconfirmed(Conflict):
+    """A publish would update or remove other counts of existing features than the person confirmed."""
+
+    def __init__(self, message: str, plan: "Plan"):
+        super().__init__(message)
+        self.plan = plan
+
+
 @dataclass(frozen=True)
 class Version:
     layer_id: str
@@ -123,6 +131,73 @@ class Version:
     total: int
     import_id: int | None = None
     unchanged: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What publishing a layer would do to the live version ``version``, computed without writing
+    (:meth:`Store.plan`): the ids it would add, change (same id, other content) and remove, in the input's
+    order (removed: the store's), and ``names``: id -> the ``name`` of each feature changed (its new name) or
+    removed, for the person who confirms."""
+
+    layer_id: str
+    version: int
+    mode: str
+    added: list
+    changed: list
+    removed: list
+    names: dict
+    total: int
+
+    @property
+    def destructive(self) -> bool:
+        """Whether existing features would be changed or removed (a publish then needs a confirmation)."""
+        return bool(self.changed or self.removed)
+
+    @property
+    def confirmation(self) -> tuple[int, int]:
+        """What a person confirms: (features changed, features removed)."""
+        return len(self.changed), len(self.removed)
+
+
+def _compare(incoming: dict, live: dict, mode: str) -> tuple[list, list, list]:
+    """THE rule of what a publish does (both :meth:`Store.plan` and :meth:`Store.publish` use it): ``incoming``
+    id -> (properties, geometry), ``live`` id -> (pk, properties, geometry), ids as the store's JSON text.
+    Returns the ids added, changed and removed: replace removes every live id not in ``incoming``, append none."""
+    added, changed = [], []
+    for fid, (props, geom) in incoming.items():
+        old = live.get(fid)
+        if old is None:
+            added.append(fid)
+        elif old[1] != props or bytes(old[2]) != geom:
+            changed.append(fid)
+    removed = [fid for fid in live if fid not in incoming] if mode == "replace" else []
+    return added, changed, removed
+
+
+def _incoming(layer: Layer) -> dict:
+    wkb = shapely.to_wkb(layer.geometries) if len(layer) else []
+    return {_dumps(fid): (_dumps(props), bytes(geom)) for fid, props, geom in zip(layer.ids, layer.properties, wkb)}
+
+
+def _live(conn, kind_id: str) -> dict:
+    return {fid: (pk, props, geom) for pk, fid, props, geom in conn.execute(
+        select(features_t.c.pk, features_t.c.feature_id, features_t.c.properties, features_t.c.geometry)
+        .where(features_t.c.layer_id == kind_id, features_t.c.valid_to.is_(None)))}
+
+
+def _plan(kind_id: str, version: int, mode: str, incoming: dict, live: dict) -> Plan:
+    added, changed, removed = _compare(incoming, live, mode)
+
+    def name(props: str):
+        value = json.loads(props).get("name")
+        return None if value is None else str(value)
+
+    names = {json.loads(fid): name(incoming[fid][0]) for fid in changed}
+    names.update({json.loads(fid): name(live[fid][1]) for fid in removed})
+    ids = lambda keys: [json.loads(k) for k in keys]  # noqa: E731
+    return Plan(kind_id, version, mode, ids(added), ids(changed), ids(removed), names,
+                len(live) - len(removed) + len(added))
 
 
 def _now() -> datetime:
@@ -161,6 +236,8 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
         self._writer = self.engine.execution_options(scenemap_write=True)
+        #: Called with (layer id, version) after each publish has committed (e.g. to tell other processes).
+        self.published_hooks: list = []
 
     @contextmanager
     def _reading(self):
@@ -243,22 +320,34 @@ class Store:
             return [dict(r, detail=json.loads(r["detail"])) for r in conn.execute(query).mappings().all()]
 
     # -- writing ---------------------------------------------------------------------------------------
+    def plan(self, layer: Layer, mode: str = "replace") -> Plan:
+        """What :meth:`publish` of ``layer`` in ``mode`` would do now, by the same rule, writing nothing."""
+        if mode not in ("replace", "append"):
+            raise ValueError(f"mode must be replace or append, not {mode!r}")
+        kind_id = layer.kind.id
+        incoming = _incoming(layer)
+        with self._reading() as conn:  # one read transaction: the version and its features agree
+            current = conn.execute(select(layers_t.c.live_version).where(layers_t.c.id == kind_id)).scalar() or 0
+            live = _live(conn, kind_id)
+        return _plan(kind_id, current, mode, incoming, live)
+
     def publish(self, layer: Layer, *, author: str, mode: str = "replace", source: str = "", message: str = "",
-                expected_version: int | None = None, restored_from: int | None = None) -> Version:
+                expected_version: int | None = None, restored_from: int | None = None,
+                confirmed: tuple[int, int] | None = None) -> Version:
         """Make ``layer``'s features the new live version of its kind, atomically.
 
         ``mode`` replace: the layer becomes exactly these features; append: these are added (or, for ids
         already live, replace them). ``expected_version``: refuse with :class:`Conflict` unless that is the
-        live version (optimistic locking). The layer's refused features go to quarantine with their reasons.
+        live version (optimistic locking). ``confirmed``: (changed, removed), the numbers of existing features
+        the person agreed to change and remove; refuse with :class:`Unconfirmed` (and the real plan) unless
+        the publish would do exactly that (checked inside the transaction). The layer's refused features go
+        to quarantine with their reasons.
         """
         if mode not in ("replace", "append"):
             raise ValueError(f"mode must be replace or append, not {mode!r}")
         kind_id = layer.kind.id
         author, source = clip_text(author, _AUTHOR), clip_text(source or "", _SOURCE)
-        incoming = {}
-        wkb = shapely.to_wkb(layer.geometries) if len(layer) else []
-        for fid, props, geom in zip(layer.ids, layer.properties, wkb):
-            incoming[_dumps(fid)] = (_dumps(props), bytes(geom))
+        incoming = _incoming(layer)
         try:
             with self._writing() as conn:
                 current = conn.execute(select(layers_t.c.live_version).where(layers_t.c.id == kind_id)
@@ -270,22 +359,18 @@ class Store:
                     raise Conflict(f"{kind_id} is at version {current}, not {expected_version}: someone published "
                                    "in the meantime; reload, re-apply your change and save again")
                 new = current + 1
-                live = {fid: (pk, props, geom) for pk, fid, props, geom in conn.execute(
-                    select(features_t.c.pk, features_t.c.feature_id, features_t.c.properties, features_t.c.geometry)
-                    .where(features_t.c.layer_id == kind_id, features_t.c.valid_to.is_(None)))}
-                close, rows, added, changed = [], [], 0, 0
-                for fid, (props, geom) in incoming.items():
-                    old = live.get(fid)
-                    if old is not None and old[1] == props and bytes(old[2]) == geom:
-                        continue
-                    if old is not None:
-                        close.append(old[0])
-                        changed += 1
-                    else:
-                        added += 1
-                    rows.append((kind_id, fid, props, geom, new))
-                removed = [pk for fid, (pk, _, _) in live.items() if fid not in incoming] if mode == "replace" else []
-                close += removed
+                live = _live(conn, kind_id)
+                new_ids, changed_ids, removed_ids = _compare(incoming, live, mode)
+                if confirmed is not None and (len(changed_ids), len(removed_ids)) != tuple(confirmed):
+                    plan = _plan(kind_id, current, mode, incoming, live)
+                    raise Unconfirmed(f"未发布：需要确认 Not published: this would change {len(changed_ids)} and remove "
+                                      f"{len(removed_ids)} existing features of {kind_id}, but {confirmed[0]} and "
+                                      f"{confirmed[1]} were confirmed", plan)
+                writes = set(new_ids) | set(changed_ids)
+                rows = [(kind_id, fid, props, geom, new) for fid, (props, geom) in incoming.items() if fid in writes]
+                removed = [live[fid][0] for fid in removed_ids]
+                close = [live[fid][0] for fid in changed_ids] + removed
+                added, changed = len(new_ids), len(changed_ids)
                 for start in range(0, len(close), _CHUNK):
                     conn.execute(update(features_t).where(features_t.c.pk.in_(close[start:start + _CHUNK]))
                                  .values(valid_to=new))
@@ -320,6 +405,11 @@ class Store:
             raise Conflict(f"图层正在被他人发布 {kind_id} is being published by someone else right now; try again in "
                            "a moment") from None
         log.info("%s: version %d published by %s (+%d ~%d -%d)", kind_id, new, author, added, changed, len(removed))
+        for hook in self.published_hooks:
+            try:
+                hook(kind_id, new)
+            except Exception:  # the publish has happened: a hook's failure must not look like it did not
+                log.exception("after publishing %s version %d", kind_id, new)
         return Version(kind_id, new, added, len(removed), changed, total, import_id)
 
     def record_refusal(self, layer: Layer, *, author: str, source: str) -> int:
@@ -353,12 +443,22 @@ class Store:
             return conn.execute(select(func.max(quarantine_t.c.import_id))
                                 .where(quarantine_t.c.layer_id == layer_id)).scalar()
 
-    def rollback(self, kind: LayerKind, number: int, *, author: str) -> Version:
-        """Publish the content of version ``number`` as a new version."""
+    def rollback(self, kind: LayerKind, number: int, *, author: str, expected_version: int | None = None,
+                 confirmed: tuple[int, int] | None = None) -> Version:
+        """Publish the content of version ``number`` as a new version (``expected_version`` and ``confirmed``
+        as for :meth:`publish`; :meth:`rollback_plan` says what it would do)."""
+        return self.publish(self._version_layer(kind, number), author=author, mode="replace", restored_from=number,
+                            source=f"version {number}", message=f"rollback to version {number}",
+                            expected_version=expected_version, confirmed=confirmed)
+
+    def rollback_plan(self, kind: LayerKind, number: int) -> Plan:
+        """What :meth:`rollback` to version ``number`` would do now, writing nothing."""
+        return self.plan(self._version_layer(kind, number), "replace")
+
+    def _version_layer(self, kind: LayerKind, number: int) -> Layer:
         if not any(v["number"] == number for v in self.history(kind.id)):
             raise LookupError(f"{kind.id} has no version {number}")
-        return self.publish(self.load(kind, number), author=author, mode="replace", restored_from=number,
-                            source=f"version {number}", message=f"rollback to version {number}")
+        return self.load(kind, number)
 
     def audit(self, actor: str, action: str, layer_id: str | None = None, detail: dict | None = None) -> None:
         with self._writing() as conn:

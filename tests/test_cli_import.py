@@ -64,7 +64,9 @@ def test_dry_run_and_refusals_change_nothing(flask_cli, tmp_path):
     assert len(refused) == 1 and "out of range" in refused[0]["properties"]["_refused"][0]
     good = tmp_path / "good.geojson"
     good.write_text(feature_collection([point("z", 120.38, 36.07)]), "utf-8")
-    assert "dry run" in flask_cli("layers", "import", "outdoor_dining_pilots", str(good), "--dry-run").stdout
+    dry = flask_cli("layers", "import", "outdoor_dining_pilots", str(good), "--dry-run").stdout
+    assert "dry run" in dry and "will add 1, update 0, remove 13 existing features" in dry
+    assert "  remove od-licun: 李村商圈咖啡外摆" in dry
     html = tmp_path / "page.geojson"
     html.write_text("<!DOCTYPE html><html></html>", "utf-8")
     assert flask_cli("layers", "import", "hq_clusters", str(html), check=False).returncode == 1

@@ -19,6 +19,10 @@ def editor_page(browser, serve):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    dialogs = page.scene_dialogs = []  # (type, message) of each dialog; accepted unless scene_refuse is set
+    page.scene_refuse = False
+    page.on("dialog", lambda d: (dialogs.append((d.type, d.message)),
+                                 d.dismiss() if page.scene_refuse else d.accept()))
     page.goto(server.url + "/staff/login")
     page.fill("input[name=name]", "ed")
     page.fill("input[name=password]", PASSWORD)
@@ -74,9 +78,10 @@ def test_change_a_property_and_delete_a_feature(editor_page):
     page.click(".leaflet-draw-edit-remove")
     page.evaluate("""() => { const g = window.SceneEditor.group;
         g.eachLayer(l => { if (l.feature.id === 'od-jimo-old-town') l.fire('click'); }); }""")
-    page.click(".leaflet-draw-actions a[title='Save changes']")
+    page.click(".leaflet-draw-actions a:has-text('完成 Done (not saved yet)')")
     status, text = save(page)
     assert status == "200" and "−1" in text
+    assert page.scene_dialogs[-1][0] == "confirm" and "将删除 1 个现有要素" in page.scene_dialogs[-1][1]
     assert "od-jimo-old-town" not in live(app) and "od-licun" in live(app)
     assert errors == []
 
@@ -121,7 +126,7 @@ def test_move_a_feature_by_dragging_it(editor_page):
     for step in range(1, 11):
         page.mouse.move(box["x"] + 8 * step, box["y"] + 4 * step)
     page.mouse.up()
-    page.click(".leaflet-draw-actions a[title='Save changes']")
+    page.click(".leaflet-draw-actions a:has-text('完成 Done (not saved yet)')")
     dropped = page.evaluate("""() => { let p = null; window.SceneEditor.group.eachLayer(l => {
         if (l.feature.id === 'od-licun') p = [l.getLatLng().lng, l.getLatLng().lat]; }); return p; }""")
     status, text = save(page)
@@ -178,3 +183,49 @@ def test_an_expired_csrf_token_is_shown(editor_page):
     status, text = save(page)
     assert status == "400" and "HTTP 400" in text and "页面已过期" in text
     assert page.is_enabled("#editor-save")
+
+
+def test_the_toolbar_s_done_only_ends_a_step_and_unsaved_changes_are_said_until_saved(editor_page):
+    page, app, errors = editor_page
+    assert page.get_attribute("body", "data-unsaved") == "false"
+    page.evaluate("""() => { const g = window.SceneEditor.group;
+        g.eachLayer(l => { if (l.feature.id === 'od-licun') l._map.setView(l.getLatLng(), 15); }); }""")
+    page.click(".leaflet-draw-edit-remove")
+    actions = page.inner_text(".leaflet-draw-actions:visible")
+    assert "完成 Done (not saved yet)" in actions and "Save" not in actions.replace("Save as", "")
+    page.evaluate("""() => { const g = window.SceneEditor.group;
+        g.eachLayer(l => { if (l.feature.id === 'od-licun') l.fire('click'); }); }""")
+    page.click(".leaflet-draw-actions a:has-text('完成 Done (not saved yet)')")
+    page.wait_for_selector("body[data-unsaved=true]")
+    assert "Unsaved changes (+0 ~0 −1)" in page.inner_text("#editor-unsaved")
+    assert "od-licun" in live(app) and app.extensions["store"].live_versions()["outdoor_dining_pilots"] == 1
+    # the save names what it removes and asks; refused, nothing is sent
+    page.scene_refuse = True
+    status, text = save(page)
+    assert status == "cancelled" and "Not saved" in text and "od-licun" in live(app)
+    kind, message = page.scene_dialogs[-1]
+    assert kind == "confirm" and "This will remove 1 existing features" in message and "李村商圈咖啡外摆" in message
+    assert page.get_attribute("body", "data-unsaved") == "true"
+    page.scene_refuse = False
+    status, text = save(page)
+    assert status == "200" and "od-licun" not in live(app)
+    assert page.get_attribute("body", "data-unsaved") == "false" and "No unsaved changes" in page.inner_text("#editor-unsaved")
+    assert errors == []
+
+
+def test_leaving_the_editor_with_unsaved_edits_asks_first(editor_page):
+    page, app, errors = editor_page
+    page.evaluate("""() => { const g = window.SceneEditor.group;
+        g.eachLayer(l => { if (l.feature.id === 'od-licun') window.SceneEditor.select(l); }); }""")
+    page.fill("#editor-form input[name=capacity]", "42")
+    assert page.get_attribute("body", "data-unsaved") == "true"
+    page.scene_refuse = True  # stay on the page
+    page.click("nav a:has-text('历史 History')")
+    page.wait_for_timeout(300)
+    assert [kind for kind, _ in page.scene_dialogs] == ["beforeunload"] and "/edit" in page.url
+    page.scene_refuse = False
+    save(page)
+    page.click("nav a:has-text('历史 History')")
+    page.wait_for_url("**/history")
+    assert [kind for kind, _ in page.scene_dialogs] == ["beforeunload"]  # saved: no second question
+    assert errors == []

@@ -248,19 +248,34 @@ def test_the_longest_id_allowed_is_kept():
     assert errs == "" and layer.ids == [fid]
 
 
-def test_an_id_made_up_for_a_feature_without_one_is_unlike_the_given_ones():
-    features = [point("outdoor_dining_pilots-1", 120.38, 36.07), point(None, 120.39, 36.07)]
-    del features[1]["id"]
-    features.reverse()  # the feature without an id comes first: it would be outdoor_dining_pilots-1
+def test_an_id_made_up_for_a_feature_without_one_is_a_hash_of_its_content_unlike_the_given_ones():
+    from layers.load import content_id
+
+    features = [point(None, 120.39, 36.07), point(None, 120.39, 36.07), point(None, 120.38, 36.07)]
+    for f in features:
+        del f["id"]
     layer, errs = errors_of(feature_collection(features))
-    assert errs == "" and layer.ids == ["outdoor_dining_pilots-1-1", "outdoor_dining_pilots-1"]
+    made = content_id(DINING, layer.properties[0], layer.geometries[0])
+    assert errs == "" and made.startswith("outdoor_dining_pilots-") and len(made) == len("outdoor_dining_pilots-") + 16
+    # identical rows are both kept (with a warning); a different row gets a different id
+    assert layer.ids[:2] == [made, made + "-2"] and layer.ids[2] not in (made, made + "-2")
+    assert "same content as feature #0" in layer.report.text()
+    again, _ = errors_of(feature_collection(features))
+    assert again.ids == layer.ids  # stable: the same file gives the same ids
+    given = [point(made, 120.38, 36.07), *features[:1]]
+    layer, errs = errors_of(feature_collection(given))
+    assert errs == "" and layer.ids == [made, made + "-2"]  # never the id another feature was given
 
 
-def test_ids_a_reader_makes_up_are_text_too(tmp_path):
+def test_ids_a_reader_makes_up_are_content_hashes_that_do_not_collide_across_files(tmp_path):
     from layers.readers import read_file
 
     path = tmp_path / "points.csv"
     path.write_text("name,district,source,lon,lat\n甲,市南区,sample,120.38,36.07\n乙,市南区,sample,120.39,36.07\n", "utf-8")
     layer = read_file(path, DINING)
     assert layer.report.ok, layer.report.text()
-    assert layer.ids == ["1", "2"]
+    assert all(isinstance(fid, str) and fid.startswith("outdoor_dining_pilots-") for fid in layer.ids)
+    assert read_file(path, DINING).ids == layer.ids
+    other = tmp_path / "other.csv"
+    other.write_text("name,district,source,lon,lat\n丙,市南区,sample,120.38,36.07\n丁,市南区,sample,120.39,36.07\n", "utf-8")
+    assert not set(read_file(other, DINING).ids) & set(layer.ids)

@@ -135,7 +135,10 @@ def test_rollback_from_the_history_page(app):
                                                            [120.38, 36.06]]]}}]}).encode())
     client.post("/staff/layers/hq_clusters/publish", data=publish_form(page.get_data(as_text=True)))
     assert app.extensions["store"].live_versions()["hq_clusters"] == 2
-    client.post("/staff/layers/hq_clusters/rollback", data={"csrf_token": csrf, "version": "1"})
+    confirm = client.get("/staff/layers/hq_clusters/rollback/1").get_data(as_text=True)  # the history's link
+    assert "将删除 1 个现有要素" in confirm and 'name="confirm" value="0:1"' in confirm
+    client.post("/staff/layers/hq_clusters/rollback", data={"csrf_token": csrf, "version": "1", "expected": "2",
+                                                            "confirm": "0:1"})
     assert app.extensions["store"].live_versions()["hq_clusters"] == 3
     assert app.test_client().get("/api/layers").get_json()["layers"][-1]["count"] == 3
 

@@ -6,7 +6,7 @@ import pytest
 
 from layers.load import read_layer
 from layers.registry import get
-from layers.store import Conflict, Store
+from layers.store import Conflict, Store, Unconfirmed
 
 from .conftest import DATA, feature_collection, point
 
@@ -45,6 +45,26 @@ def test_publish_diff_history_and_reading_any_version(store):
     assert [(h["number"], h["author"]) for h in history] == [(1, "ann"), (2, "bob")]
     v3 = store.publish(layer_of([point("d", 120.41, 36.07)]), author="cy", mode="append")
     assert (v3.added, v3.removed, v3.total) == (1, 0, 3)
+
+
+def test_a_plan_says_what_a_publish_would_do_without_writing_and_matches_it(store):
+    store.publish(layer_of([point("a", 120.38, 36.07, name="甲"), point("b", 120.39, 36.07, name="乙"),
+                            point("c", 120.40, 36.07, name="丙")]), author="ann")
+    incoming = layer_of([point("a", 120.38, 36.07, name="甲"), point("b", 120.39, 36.07, name="乙二"),
+                         point("d", 120.41, 36.07, name="丁")])
+    replace, append = store.plan(incoming, "replace"), store.plan(incoming, "append")
+    assert (replace.version, replace.added, replace.changed, replace.removed, replace.total) == (1, ["d"], ["b"], ["c"], 3)
+    assert replace.names == {"b": "乙二", "c": "丙"} and replace.destructive and replace.confirmation == (1, 1)
+    assert (append.added, append.changed, append.removed, append.total) == (["d"], ["b"], [], 4)
+    assert store.live_versions()["outdoor_dining_pilots"] == 1 and store.count_features("outdoor_dining_pilots") == 3
+    # the publish checks the confirmed counts inside its transaction, by the same rule
+    with pytest.raises(Unconfirmed) as refused:
+        store.publish(incoming, author="bob", mode="replace", confirmed=(0, 0))
+    assert refused.value.plan.removed == ["c"] and "remove 1" in str(refused.value)
+    assert store.live_versions()["outdoor_dining_pilots"] == 1
+    done = store.publish(incoming, author="bob", mode="replace", confirmed=replace.confirmation)
+    assert (done.added, done.changed, done.removed) == (1, 1, 1)
+    assert not store.plan(incoming, "replace").destructive and store.plan(incoming, "replace").added == []
 
 
 def test_an_unchanged_import_makes_no_new_version(store):
@@ -233,7 +253,7 @@ def test_a_publish_that_waits_too_long_for_the_sqlite_lock_is_a_conflict(tmp_pat
     import sqlite3
 
     from layers.catalog import Catalog
-    from layers.store import Conflict, Store
+    from layers.store import Conflict, Store, Unconfirmed
 
     from .conftest import DATA
 

@@ -92,6 +92,8 @@ def import_layer(layer_id, path, crs, encoding, mode, dry_run, repair, strict, a
         click.echo(layer.report.text())
     click.echo(f"{path.name}: {_summary(layer)}")
     store, who = _store(), _author(author)
+    if len(layer):
+        _echo_plan(store.plan(layer, mode))
     if dry_run:
         click.echo("dry run: nothing published")
         return
@@ -117,6 +119,16 @@ def import_layer(layer_id, path, crs, encoding, mode, dry_run, repair, strict, a
     if layer.refused:
         click.echo(f"{len(layer.refused)} refused features are in quarantine: "
                    f"flask --app webmap layers quarantine {layer_id} --import-id {version.import_id} -o refused.geojson")
+
+
+def _echo_plan(plan) -> None:
+    """What the publish will do, as the web preview says it: counts, and the name and id of each feature it
+    updates or removes."""
+    click.echo(f"{plan.mode} onto version {plan.version}: will add {len(plan.added)}, update {len(plan.changed)}, "
+               f"remove {len(plan.removed)} existing features ({plan.total} in all afterwards)")
+    for word, ids in (("update", plan.changed), ("remove", plan.removed)):
+        for fid in ids:
+            click.echo(f"  {word} {fid}: {plan.names.get(fid) or '(no name)'}")
 
 
 @layers_cli.command("history")

@@ -32,7 +32,7 @@ from layers.load import read_document
 from layers.problems import Report
 from layers.readers import SUFFIXES, check_crs, read_file
 from layers.registry import KINDS, REGISTRY, get
-from layers.store import Conflict
+from layers.store import Conflict, Unconfirmed
 
 from . import errors, mapshell, records
 from .uploads import TOKEN, uploads
@@ -40,7 +40,8 @@ from .uploads import QuotaExceeded as UploadQuotaExceeded
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-OPTIONS = {"crs": ("wgs84", "gcj02", "bd09"), "encoding": ("utf-8", "gb18030"), "mode": ("replace", "append")}
+#: The first of each is the default: append, which cannot remove anything (replace must be chosen).
+OPTIONS = {"crs": ("wgs84", "gcj02", "bd09"), "encoding": ("utf-8", "gb18030"), "mode": ("append", "replace")}
 
 #: The one rule for a version (or import) number a client sends, in a form, a JSON body or a URL: the ASCII
 #: digits 0-9 only (str.isdigit and int() also take "²" and "١"), at most nine of them (the store's integers).
@@ -167,12 +168,23 @@ def _read(kind, path: Path, options: dict, name: str):
     return read_file(path, kind, encoding=encoding, crs=options["crs"], source=name)
 
 
-def _preview(kind, token: str, path: Path, options: dict, name: str):
-    layer = _read(kind, path, options, name)
-    expected = _store().live_versions().get(kind.id, 0)
+def _preview(kind, token: str, path: Path, options: dict, name: str, *, layer=None, refusal: str = "",
+             status: int = 200):
+    layer = layer if layer is not None else _read(kind, path, options, name)
+    plan = _store().plan(layer, options["mode"]) if len(layer) else None  # what publishing would do, for the person
+    expected = plan.version if plan else _store().live_versions().get(kind.id, 0)
     shell = mapshell.preview(kind, layer.geometries) if len(layer) else None
     return render_template("staff/preview.html", kind=kind, layer=layer, token=token, options=options, name=name,
-                           expected=expected, preview=shell)
+                           expected=expected, preview=shell, plan=plan, refusal=refusal), status
+
+
+def _confirmed() -> tuple[int, int]:
+    """The (changed, removed) counts the person confirmed on the preview (none ticked: nothing may be lost)."""
+    value = request.form.get("confirm", "0:0")
+    match = re.fullmatch(f"({VERSION_DIGITS}):({VERSION_DIGITS})", value)
+    if match is None:
+        abort(400, f"确认无效 confirm={value[:30]!r} is not a confirmation of ours; upload the file again")
+    return int(match.group(1)), int(match.group(2))
 
 
 @bp.post("/layers/<layer_id>/publish")
@@ -192,9 +204,12 @@ def publish(layer_id: str):
     layer = _read(kind, path, meta["options"], meta["name"])
     if not len(layer):
         abort(400, "没有可发布的要素 No feature was accepted; nothing to publish")
+    confirmed = _confirmed()
     try:
         version = _store().publish(layer, author=current_user.name, mode=meta["options"]["mode"], source=meta["name"],
-                                   expected_version=expected)
+                                   expected_version=expected, confirmed=confirmed)
+    except Unconfirmed as exc:  # the preview again, with what it would really do, to confirm or leave
+        return _preview(kind, token, path, meta["options"], meta["name"], layer=layer, refusal=str(exc), status=409)
     except Conflict as exc:
         return render_template("error.html", status=409, title="Conflict", detail=str(exc)), 409
     uploads().drop(token)
@@ -266,15 +281,33 @@ def diff(layer_id: str, number: int):
                            limit=records.PAGE_LIMIT)
 
 
+@bp.get("/layers/<layer_id>/rollback/<number:number>")
+@login_required
+def rollback_confirm(layer_id: str, number: int, refusal: str = "", status: int = 200):
+    """Before a rollback: what it would change (counts and names), and the button (and box) that does it."""
+    kind = _editable(layer_id)
+    try:
+        plan = _store().rollback_plan(kind, number)
+    except LookupError as exc:
+        abort(404, f"没有此版本 {exc}")
+    return render_template("staff/rollback.html", kind=kind, number=number, plan=plan, refusal=refusal), status
+
+
 @bp.post("/layers/<layer_id>/rollback")
 @login_required
 def rollback(layer_id: str):
     kind = _editable(layer_id)
     number = _form_version("version")
+    expected, confirmed = _form_version("expected"), _confirmed()
     try:
-        version = _store().rollback(kind, number, author=current_user.name)
+        version = _store().rollback(kind, number, author=current_user.name, expected_version=expected,
+                                    confirmed=confirmed)
     except LookupError as exc:
         abort(404, f"没有此版本 {exc}")
+    except Unconfirmed as exc:
+        return rollback_confirm(layer_id, number, refusal=str(exc), status=409)
+    except Conflict as exc:
+        return render_template("error.html", status=409, title="Conflict", detail=str(exc)), 409
     current_app.extensions["catalog_checked"] = 0
     flash(f"第 {version.number} 版恢复了第 {number} 版 · Version {version.number} restores version {number}")
     return redirect(url_for("staff.history", layer_id=layer_id))

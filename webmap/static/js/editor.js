@@ -1,6 +1,9 @@
 /* Layer editor: Leaflet.draw (folium's Draw plugin) draws, moves and deletes; a form generated from the
  * layer's schema edits properties; Save sends the whole layer to the server, which checks it and publishes
  * it as a new version (or answers with the problems, or 409 when someone else published first).
+ * Nothing is published until "保存为新版本 Save as a new version": Leaflet.draw's own toolbar buttons only end
+ * a drawing step, and say so; while the map differs from the last saved version the panel says there are
+ * unsaved changes and leaving the page asks first; a save that removes features names them and asks first.
  * Property text only ever goes through textContent and input values. */
 (function () {
   'use strict';
@@ -16,6 +19,19 @@
   var selected = null;
   var counter = 0;
   var el = window.SceneCommon.el;
+  var unsavedBox = document.getElementById('editor-unsaved');
+  var saved = null;  // the features as last saved (or loaded): id -> JSON text
+  var savedNames = {};
+
+  // Leaflet.draw's toolbar "Save"/"Cancel"/"Finish" end a drawing or editing step; they publish nothing.
+  // (Its action buttons are built when a tool is picked, from L.drawLocal: set before any is.)
+  var actions = L.drawLocal.edit.toolbar.actions;
+  actions.save = { text: '完成 Done (not saved yet)',
+                   title: '结束这一步；按“保存为新版本”才会发布 Finish this step; nothing is saved until you press 保存为新版本 Save as a new version' };
+  actions.cancel = { text: '撤销 Undo this step', title: '撤销这一步的改动 Undo the changes of this step' };
+  actions.clearAll = { text: '全部删除 Delete all (not saved yet)', title: '从地图上删除全部要素（保存前不会发布） Remove every feature from the map (not published until saved)' };
+  L.drawLocal.draw.toolbar.actions = { text: '取消 Cancel', title: '取消绘制 Cancel drawing' };
+  L.drawLocal.draw.toolbar.finish = { text: '完成 Done (not saved yet)', title: '结束绘制（保存前不会发布） Finish drawing (not saved until you press 保存为新版本)' };
 
   function styleFor(props) {
     return window.SceneCommon.styleFor(kind, props);
@@ -84,6 +100,68 @@
     if (layer.setStyle) { layer.setStyle(styleFor(layer.feature.properties)); }
   }
 
+  function collect() {
+    return group.getLayers().map(function (layer) {
+      return { type: 'Feature', id: layer.feature.id, properties: layer.feature.properties,
+               geometry: layer.toGeoJSON(7).geometry };
+    });
+  }
+
+  function snapshot(features) {
+    var out = {};
+    features.forEach(function (f) { out[String(f.id)] = JSON.stringify([f.properties, f.geometry]); });
+    return out;
+  }
+
+  function remember(features) {
+    saved = snapshot(features);
+    savedNames = {};
+    features.forEach(function (f) { savedNames[String(f.id)] = f.properties.name; });
+  }
+
+  // What differs from the last saved version: {added, changed, removed} ids.
+  function changes() {
+    var now = snapshot(collect());
+    var out = { added: [], changed: [], removed: [] };
+    Object.keys(now).forEach(function (id) {
+      if (!(id in saved)) { out.added.push(id); } else if (saved[id] !== now[id]) { out.changed.push(id); }
+    });
+    Object.keys(saved).forEach(function (id) { if (!(id in now)) { out.removed.push(id); } });
+    return out;
+  }
+
+  function unsaved() {
+    if (saved === null) { return false; }
+    var c = changes();
+    return c.added.length + c.changed.length + c.removed.length > 0;
+  }
+
+  function showUnsaved() {
+    if (saved === null) { return; }
+    var c = changes();
+    var dirty = c.added.length + c.changed.length + c.removed.length > 0;
+    unsavedBox.textContent = dirty
+      ? '有未保存的修改（新增 ' + c.added.length + ' · 修改 ' + c.changed.length + ' · 删除 ' + c.removed.length +
+        '），按“保存为新版本”才会发布 · Unsaved changes (+' + c.added.length + ' ~' + c.changed.length + ' −' +
+        c.removed.length + '): nothing is published until you press 保存为新版本 Save as a new version'
+      : '没有未保存的修改 No unsaved changes';
+    unsavedBox.className = dirty ? 'unsaved' : '';
+    document.body.setAttribute('data-unsaved', String(dirty));
+  }
+
+  ['draw:created', 'draw:edited', 'draw:deleted', 'draw:editstop', 'draw:deletestop', 'draw:editmove',
+   'draw:editvertex', 'draw:editresize'].forEach(function (name) {
+    map.on(name, function () { setTimeout(showUnsaved, 0); });  // after Leaflet.draw has done its part
+  });
+  form.addEventListener('input', showUnsaved);
+  form.addEventListener('change', showUnsaved);
+  window.addEventListener('beforeunload', function (e) {
+    if (!unsaved()) { return undefined; }
+    e.preventDefault();
+    e.returnValue = '有未保存的修改 You have unsaved changes';  // older browsers want a value
+    return e.returnValue;
+  });
+
   map.on(L.Draw.Event.CREATED, function (e) {
     counter += 1;
     prepare(e.layer, { id: kind.id + '-new-' + Date.now().toString(36) + '-' + counter, properties: {} });
@@ -139,11 +217,23 @@
     });
   }
 
+  // Removing features is said, with their names, and asked before it is sent.
+  function confirmRemovals() {
+    var removed = changes().removed;
+    if (!removed.length) { return true; }
+    var names = removed.slice(0, 20).map(function (id) { return (savedNames[id] || '') + ' (' + id + ')'; });
+    if (removed.length > 20) { names.push('… +' + (removed.length - 20)); }
+    return window.confirm('将删除 ' + removed.length + ' 个现有要素 · This will remove ' + removed.length +
+                          ' existing features:\n' + names.join('\n') + '\n\n确定保存？ Save and remove them?');
+  }
+
   function save() {
-    var features = group.getLayers().map(function (layer) {
-      return { type: 'Feature', id: layer.feature.id, properties: layer.feature.properties,
-               geometry: layer.toGeoJSON(7).geometry };
-    });
+    var features = collect();
+    if (!confirmRemovals()) {
+      statusBox.textContent = '未保存 Not saved: nothing was sent';
+      document.body.setAttribute('data-saved', 'cancelled');
+      return Promise.resolve();
+    }
     statusBox.textContent = '保存中… Saving…';
     problemList.textContent = '';
     saveButton.disabled = true;
@@ -154,7 +244,9 @@
       body: JSON.stringify({ expected_version: version, collection: { type: 'FeatureCollection', features: features } })
     }).then(read, function () { return { status: 0, body: null }; }).then(function (answer) {
       status = answer.status;
+      if (answer.status === 200 && answer.body && typeof answer.body.version === 'number') { remember(features); }
       show(answer, features);
+      showUnsaved();
     }).catch(function (error) {  // a fault of ours: still say that nothing was saved
       statusBox.textContent = '保存失败 Not saved: ' + error;
     }).then(function () {
@@ -175,7 +267,9 @@
     L.geoJSON(data, { pointToLayer: function (feature, latlng) { return L.marker(latlng); } })
       .eachLayer(function (layer) { prepare(layer, layer.feature); group.addLayer(layer); });
     if (group.getLayers().length) { map.fitBounds(group.getBounds(), { maxZoom: 15 }); }
+    remember(collect());
+    showUnsaved();
     document.body.setAttribute('data-layers-loaded', 'true');
   });
-  window.SceneEditor = { group: group, select: select, save: save };
+  window.SceneEditor = { group: group, select: select, save: save, unsaved: unsaved };
 }());
