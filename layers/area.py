@@ -59,3 +59,37 @@ def diagnose_outside(lon: float, lat: float) -> str:
 def looks_swapped(lon: float, lat: float) -> bool:
     """Whether a position outside the area would be inside it with its two numbers exchanged."""
     return not inside(lon, lat) and inside(lat, lon)
+
+
+def check_districts(layer, districts) -> None:
+    """Warn, in ``layer.report``, where a feature's ``district`` names a district it does not touch, naming
+    the district it lies in. ``districts``: the districts layer (names and boundaries, WGS-84)."""
+    import numpy as np
+    import shapely
+
+    if not len(layer) or districts is None or not len(districts):
+        return
+    names = [p.get("name") for p in districts.properties]
+    boundary = dict(zip(names, districts.geometries))
+    given = [p.get("district") for p in layer.properties]
+    named = np.array([boundary.get(d) for d in given], dtype=object)
+    check = np.array([g is not None for g in named], dtype=bool)
+    if not check.any():
+        return
+    touches = np.ones(len(layer), dtype=bool)
+    touches[check] = shapely.intersects(layer.geometries[check], named[check])
+    wrong = np.flatnonzero(~touches)
+    if not len(wrong):
+        return
+    tree = shapely.STRtree(districts.geometries)
+    points = shapely.point_on_surface(layer.geometries[wrong])
+    inside_of = {}
+    for feature, district in zip(*tree.query(points, predicate="intersects")):
+        inside_of.setdefault(int(feature), names[int(district)])
+    for n, j in enumerate(wrong):
+        actual = inside_of.get(n)
+        where = f"位置在{actual}" if actual else "位置不在任何区（市）界内"
+        en = f"lies in {actual}" if actual else "lies outside every district boundary"
+        index = layer.positions[j] if j < len(layer.positions) else None
+        layer.report.add(f"所在区填写为{given[j]}，但{where}，请核对 · district says {given[j]} but the feature {en}",
+                         "warning", index=index, feature_id=layer.ids[j])

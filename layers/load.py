@@ -68,6 +68,8 @@ class Layer:
     report: Report | None = None
     #: Features that were refused: {"index", "id", "reasons", "raw"} each, for quarantine.
     refused: list[dict] = field(default_factory=list)
+    #: Each accepted feature's position in the input (for the report), when read from one.
+    positions: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -240,6 +242,7 @@ def check_features(features: list[dict], report: Report, kind: LayerKind | None 
         else:
             layer.ids.append(fid if fid is not None else _generated_id(kind, i, explicit))
             layer.properties.append(props)
+            layer.positions.append(i)
             kept.append(geom)
     layer.geometries = np.array(kept, dtype=object) if kept else np.empty(0, dtype=object)
     return layer

@@ -115,3 +115,17 @@ def test_geojson_goes_through_the_same_step_and_counts_features_from_one():
     layer = read_layer(doc.encode(), DINING)
     assert layer.properties[0] == {"name": "甲", "district": "黄岛区", "source": "official", "venue_type": "bar"}
     assert [p.number for p in layer.report.errors] == [2]
+
+
+def test_a_district_that_does_not_match_the_location_is_a_warning_naming_both(tmp_path):
+    from layers.area import check_districts
+    from layers.catalog import Catalog
+    from .conftest import DATA
+
+    districts = Catalog.from_directory(DATA).get("districts").layer
+    path = write_csv(tmp_path, [ROWS[0], ROWS[2].replace("市南区", "崂山区")])
+    layer = read_file(path, DINING)
+    check_districts(layer, districts)
+    (warning,) = [p for p in layer.report.problems if "所在区填写为" in p.message]
+    assert warning.severity == "warning" and warning.number == 3 and warning.name == "五四广场轻餐"
+    assert "所在区填写为崂山区，但位置在市南区" in warning.message
