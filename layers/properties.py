@@ -63,12 +63,19 @@ def check_value(fld: Field, value) -> str | None:
 BOOLEAN_WORDS = {"是": True, "否": False, "有": True, "无": False, "对": True, "错": False, "√": True, "×": False}
 
 
+_HEADERS: dict[int, tuple[LayerKind, dict]] = {}
+
+
 def header_map(kind: LayerKind) -> dict[str, str]:
     """Column header (case-folded, spaces taken out) -> declared field: the name, the zh label, the aliases."""
+    cached = _HEADERS.get(id(kind))
+    if cached is not None and cached[0] is kind:
+        return cached[1]
     found = {}
     for fld in kind.fields:
         for header in fld.headers:
             found.setdefault(_header_key(header), fld.name)
+    _HEADERS[id(kind)] = (kind, found)  # kinds are declared once; the kind is kept so its id is not reused
     return found
 
 
@@ -98,8 +105,8 @@ def as_declared(kind: LayerKind, props: dict) -> tuple[dict, list[str]]:
     Chinese or other declared spellings become the field names, and words for values (an enum's Chinese
     labels and synonyms, district names without 区, 是/否, everyday hours) become the stored values.
     Returns the properties and a notice per change, for the person to confirm."""
-    names = header_map(kind)
     fields = kind.field_map
+    names = header_map(kind)
     out, notices = {}, []
     for key, value in props.items():
         name = key if key in fields else names.get(_header_key(key), key)
