@@ -121,3 +121,31 @@ def transform_geometries(geometries, func):
         return np.column_stack([lon, lat])
 
     return shapely.transform(geometries, _apply)
+
+
+def diagnose_shift(new, live) -> str | None:
+    """Whether a layer's new features look like GCJ-02 or BD-09 read as WGS-84: "gcj02", "bd09" or None.
+
+    Evidence, not a guess from the numbers alone (every system gives plausible numbers): features named like
+    features of the live layer (``new`` and ``live`` are layers) lie where the live ones would be in that
+    system, to within 30 m, for most of them, while lying more than 100 m from the live ones themselves."""
+    import shapely
+
+    where = {p.get("name"): g for p, g in zip(live.properties, live.geometries) if p.get("name")}
+    pairs = [(g, where[p["name"]]) for p, g in zip(new.properties, new.geometries) if p.get("name") in where]
+    if not pairs:
+        return None
+    new_pts = shapely.get_coordinates(shapely.point_on_surface(np.array([a for a, _ in pairs], dtype=object)))
+    old_pts = shapely.get_coordinates(shapely.point_on_surface(np.array([b for _, b in pairs], dtype=object)))
+    metres = 111_000 * np.cos(np.radians(old_pts[:, 1].mean()))
+
+    def distance(a, b):
+        return np.hypot((a[:, 0] - b[:, 0]) * metres, (a[:, 1] - b[:, 1]) * 111_000)
+
+    moved = distance(new_pts, old_pts) > 100
+    for system in ("gcj02", "bd09"):
+        lon, lat = from_wgs84(system, old_pts[:, 0], old_pts[:, 1])
+        close = distance(new_pts, np.column_stack([lon, lat])) < 30
+        if (close & moved).sum() * 2 > len(pairs):
+            return system
+    return None

@@ -49,15 +49,17 @@ def _decode(data: bytes, encoding: str, report: Report) -> str | None:
         return None
     except UnicodeDecodeError as exc:
         where = _line_col(data[: exc.start].decode(encoding, errors="replace"), exc.start)
-        hint = ""
+        hint, fix = "", None
         if encoding.replace("-", "").lower() == "utf8":
             try:
                 data.decode("gb18030")
                 hint = ("; it reads as Chinese GBK/GB18030 text: save it as UTF-8, or read it with "
                         "encoding 'gb18030' (command line: --encoding gb18030)")
+                fix = "gb18030"
             except UnicodeDecodeError:
                 pass
-        report.add(f"the text is not valid {encoding} (byte 0x{data[exc.start]:02x} at {where}){hint}")
+        zh = "文件看起来是 GBK/GB18030 编码，可按 GB18030 重新读取 · " if fix else "文件编码不对 · "
+        report.add(f"{zh}the text is not valid {encoding} (byte 0x{data[exc.start]:02x} at {where}){hint}", fix=fix)
         return None
 
 

@@ -18,8 +18,8 @@ import numpy as np
 import shapely
 
 from . import area, coords, jsontext, rfc7946
-from .problems import Report
-from .properties import check_properties, normalize
+from .problems import Report, place
+from .properties import as_declared, check_properties, header_map, normalize
 from .schema import LayerKind
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,8 @@ class Layer:
     report: Report | None = None
     #: Features that were refused: {"index", "id", "reasons", "raw"} each, for quarantine.
     refused: list[dict] = field(default_factory=list)
+    #: Each accepted feature's position in the input (for the report), when read from one.
+    positions: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -81,6 +83,8 @@ def _geometries(features: list[dict]) -> np.ndarray:
     return shapely.from_geojson(texts, on_invalid="ignore")
 
 
+_SHAPES_ZH = {"Point": "点", "MultiPoint": "点", "LineString": "线", "MultiLineString": "线", "Polygon": "面",
+              "MultiPolygon": "面"}
 _TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
                6: "MultiPolygon", 7: "GeometryCollection"}
 
@@ -113,33 +117,38 @@ def _check_geometry(kind: LayerKind | None, geom, i: int, facts: _GeometryFacts,
     """Return the geometry to keep (perhaps repaired), or None after adding the reason."""
     if geom is None:
         if kind is not None:
-            add("the feature has no geometry (null); a map layer needs one")
+            add("没有位置（缺少经纬度或图形）· the feature has no geometry (null); a map layer needs one")
         return None
     name = _TYPE_NAMES[int(facts.type_ids[i])]
     if kind is not None and name not in kind.geometry_types:
-        add(f"geometry type {name} is not allowed in {kind.id} ({kind.zh}); allowed: {', '.join(kind.geometry_types)}")
+        add(f"图形类型不符：{kind.zh}只接受{_SHAPES_ZH.get(kind.geometry_types[0], '')} · geometry type {name} is not "
+            f"allowed in {kind.id} ({kind.zh}); allowed: {', '.join(kind.geometry_types)}")
         return None
     if facts.empty[i]:
-        add("the geometry is empty")
+        add("图形是空的 · the geometry is empty")
         return None
     if kind is not None and facts.n_outside[i]:
+        first = facts.first_outside(i)
         add(f"{facts.n_outside[i]} of {facts.n_points[i]} positions are outside the Qingdao area: "
-            + area.diagnose_outside(*facts.first_outside(i)))
+            + area.diagnose_outside(*first), fix="swap" if area.looks_swapped(*first) else None)
         return None
     if not facts.valid[i]:
         reason = shapely.is_valid_reason(geom)
         if not repair:
-            add(f"invalid geometry: {reason}; fix it, or ask for a repair (repair=True / --repair)")
+            add(f"图形无效（边线自相交等）· invalid geometry: {reason}; fix it, or ask for a repair "
+                "(repair=True / --repair)")
             return None
         geom = shapely.orient_polygons(shapely.make_valid(geom))
-        add(f"invalid geometry ({reason}) was repaired with make_valid into a {geom.geom_type}", "repaired")
+        add(f"图形无效，已自动修复 · invalid geometry ({reason}) was repaired with make_valid into a "
+            f"{geom.geom_type}", "repaired")
         return geom
     if facts.reoriented[i]:
-        add("ring orientation was changed to RFC 7946's right-hand rule (exterior counter-clockwise)", "repaired")
+        add("边界方向已按标准调整（不影响形状）· ring orientation was changed to RFC 7946's right-hand rule "
+            "(exterior counter-clockwise)", "repaired")
     return facts.oriented[i]
 
 
-def _flatten(geoms: np.ndarray, report: Report) -> np.ndarray:
+def _flatten(geoms: np.ndarray, report: Report, indexes: list) -> np.ndarray:
     """The map is 2D: heights are dropped; a warning names the features whose heights were not all zero."""
     with_z = shapely.has_z(geoms)
     if not with_z.any():
@@ -147,8 +156,8 @@ def _flatten(geoms: np.ndarray, report: Report) -> np.ndarray:
     for i in np.flatnonzero(with_z):
         z = shapely.get_coordinates(geoms[i], include_z=True)[:, 2]
         if np.any(z[~np.isnan(z)] != 0):
-            report.add("height values (the third coordinate) were dropped: the map is two-dimensional", "warning",
-                       index=int(i))
+            report.add("高程值已舍去（地图是平面的）· height values (the third coordinate) were dropped: the map is "
+                       "two-dimensional", "warning", index=indexes[int(i)])
     out = geoms.copy()
     out[with_z] = shapely.force_2d(geoms[with_z])
     return out
@@ -166,17 +175,31 @@ def _single_parts(geoms: np.ndarray) -> np.ndarray:
 
 
 def check_features(features: list[dict], report: Report, kind: LayerKind | None = None, *,
-                   crs: str = "wgs84", repair: bool = False, indexes: list | None = None) -> Layer:
+                   crs: str = "wgs84", repair: bool = False, indexes: list | None = None,
+                   swap: frozenset = frozenset()) -> Layer:
     """Normalize and check RFC-valid features for ``kind`` (or just as GeoJSON when kind is None).
 
-    ``indexes`` are the features' positions in the input, for the report (default: 0, 1, 2, ...).
+    ``indexes`` are the features' positions in the input, for the report (default: 0, 1, 2, ...). ``swap``
+    holds the positions whose two coordinates the person asked to exchange (lat/lon given as lon/lat).
     """
     indexes = list(range(len(features))) if indexes is None else indexes
+    declared = [({k: v for k, v in (f.get("properties") or {}).items() if v is not None}, []) for f in features]
+    if kind is not None:  # Chinese headers and words for values become the declared fields and values
+        declared = [as_declared(kind, props) for props, _ in declared]
+    for i, (props, _) in zip(indexes, declared):
+        if isinstance(props.get("name"), str):
+            report.names[i] = props["name"][:80]
     geoms = _geometries(features)
+    if swap:
+        for j, i in enumerate(indexes):
+            if i in swap and geoms[j] is not None:
+                geoms[j] = shapely.transform(geoms[j], lambda c: c[:, ::-1])
+                report.add("已按你的要求交换经纬度 · latitude and longitude exchanged, as asked", "repaired", index=i,
+                           feature_id=features[j].get("id"))
     if crs != "wgs84":
         present = np.array([g is not None for g in geoms], dtype=bool)
         geoms[present] = coords.transform_geometries(geoms[present], lambda x, y: coords.to_wgs84(crs, x, y))
-    geoms = _single_parts(_flatten(geoms, report))
+    geoms = _single_parts(_flatten(geoms, report, indexes))
     facts = _GeometryFacts(geoms)
     layer = Layer(kind=kind, report=report)
     seen: dict = {}
@@ -188,8 +211,8 @@ def check_features(features: list[dict], report: Report, kind: LayerKind | None 
         raw_id, i = feature.get("id"), indexes[j]
         fid, why = canonical_id(raw_id) if raw_id is not None else (None, None)
 
-        def add(message, severity="error", _i=i, _fid=raw_id):
-            report.add(message, severity, index=_i, feature_id=_fid)
+        def add(message, severity="error", fix=None, _i=i, _fid=raw_id):
+            report.add(message, severity, index=_i, feature_id=_fid, fix=fix)
 
         refused = why is not None
         if why is not None:
@@ -197,11 +220,14 @@ def check_features(features: list[dict], report: Report, kind: LayerKind | None 
         elif fid is not None:
             if fid in seen:
                 same = "" if raw_id == fid else f" (read as the text {fid!r})"
-                add(f"重复的要素编号 duplicate id {raw_id!r}{same} (also feature #{seen[fid]})")
+                zh, en = place(seen[fid], report.unit)
+                add(f"重复的要素编号（与{zh}相同）· duplicate id {raw_id!r}{same} (also {en})")
                 refused = True
             seen.setdefault(fid, i)
         # a null property and an absent one mean the same here: keep only the values
-        props = {k: v for k, v in (feature.get("properties") or {}).items() if v is not None}
+        props, notices = declared[j]
+        for message in notices:
+            add(message, "repaired")
         if kind is not None:
             errors, warnings = check_properties(kind, props)
             for message in errors:
@@ -227,6 +253,7 @@ def check_features(features: list[dict], report: Report, kind: LayerKind | None 
                 taken.add(fid)
             layer.ids.append(fid)
             layer.properties.append(props)
+            layer.positions.append(i)
             kept.append(geom)
     layer.geometries = np.array(kept, dtype=object) if kept else np.empty(0, dtype=object)
     return layer
@@ -256,7 +283,7 @@ def _unlike(fid: str, taken: set) -> str:
 
 
 def read_layer(data: bytes | str | Path, kind: LayerKind | None = None, *, source: str | None = None,
-               encoding: str = "utf-8", crs: str = "wgs84", repair: bool = False) -> Layer:
+               encoding: str = "utf-8", crs: str = "wgs84", repair: bool = False, swap=frozenset()) -> Layer:
     """Read GeoJSON (bytes, or a path) as a layer of ``kind``; problems are in ``layer.report``.
 
     ``crs`` names the coordinate system of the input (``wgs84``, ``gcj02`` or ``bd09``); the result is
@@ -272,7 +299,7 @@ def read_layer(data: bytes | str | Path, kind: LayerKind | None = None, *, sourc
             report.add(f"cannot read the file: {exc.strerror or exc}")
             return Layer(kind=kind, report=report)
     report = Report(source or "<upload>")
-    return _never_raising(lambda: _read(data, kind, report, encoding, crs, repair), kind, report)
+    return _never_raising(lambda: _read(data, kind, report, encoding, crs, repair, frozenset(swap)), kind, report)
 
 
 def read_document(doc, kind: LayerKind | None = None, *, source: str | None = None, crs: str = "wgs84",
@@ -301,14 +328,30 @@ def _known_crs(crs: str, report: Report) -> bool:
     return crs in coords.SYSTEMS
 
 
-def _read(data: bytes, kind, report: Report, encoding: str, crs: str, repair: bool) -> Layer:
+def _read(data: bytes, kind, report: Report, encoding: str, crs: str, repair: bool, swap=frozenset()) -> Layer:
     doc = jsontext.parse_json(data, report, encoding) if _known_crs(crs, report) else jsontext.REFUSED
     if doc is jsontext.REFUSED:
         return Layer(kind=kind, report=report)
-    return _check_document(doc, kind, report, crs, repair)
+    return _check_document(doc, kind, report, crs, repair, swap)
 
 
-def _check_document(doc, kind, report: Report, crs: str, repair: bool) -> Layer:
+def _remember_names(doc, kind, report: Report) -> None:
+    """The features' names, before the structural checks, so their problems name the feature too."""
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(features, list):
+        return
+    headers = header_map(kind) if kind is not None else {"name": "name"}
+    for i, feature in enumerate(features):
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if isinstance(props, dict):
+            name = next((v for k, v in props.items() if headers.get("".join(str(k).split()).casefold()) == "name"
+                         and isinstance(v, str)), None)
+            if name:
+                report.names[i] = name[:80]
+
+
+def _check_document(doc, kind, report: Report, crs: str, repair: bool, swap=frozenset()) -> Layer:
+    _remember_names(doc, kind, report)
     passed = rfc7946.check(doc, report)
     if passed is None or any(p.index is None and p.severity == "error" for p in report.problems):
         return Layer(kind=kind, report=report)  # the file as a whole is refused (its root is wrong)
@@ -317,7 +360,7 @@ def _check_document(doc, kind, report: Report, crs: str, repair: bool) -> Layer:
                    "with no properties")
         return Layer(kind=kind, report=report)
     layer = check_features([f for _, f in passed], report, kind, crs=crs, repair=repair,
-                           indexes=[i for i, _ in passed])
+                           indexes=[i for i, _ in passed], swap=swap)
     if isinstance(doc.get("features"), list):  # features refused by the structural checks: to quarantine too
         kept = {i for i, _ in passed}
         early = [{"index": i, "id": f.get("id") if isinstance(f, dict) else None, "raw": f,

@@ -31,10 +31,11 @@ import shapely
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from . import coords, gdalpolicy
+from . import coords, gdalpolicy, textenc
 from .export import restore_formula
 from .load import Layer, check_features, read_layer
 from .problems import Report
+from .properties import header_map
 from .schema import LayerKind
 
 gdalpolicy.apply()
@@ -52,9 +53,9 @@ class Refused(Exception):
     """The file is not what its name says, or is not safe to open; the message is for the person who sent it."""
 
 
-def _refused(kind, source: str, message: str) -> Layer:
+def _refused(kind, source: str, message: str, fix: str | None = None) -> Layer:
     report = Report(source)
-    report.add(message)
+    report.add(message, fix=fix)
     return Layer(kind=kind, report=report)
 
 
@@ -278,6 +279,20 @@ def _prepare_csv(path: Path, _folder: Path, _kind: LayerKind) -> tuple[Path, dic
     return path, {}
 
 
+def _transcoded(path: Path, folder: Path, encoding: str) -> Path:
+    """A CSV in another encoding (GBK/GB18030), as UTF-8 under a fixed name in the private folder: GDAL matches
+    the coordinate columns (经度, 纬度) on the header's UTF-8 bytes."""
+    try:
+        text = path.read_bytes().decode(encoding)
+    except LookupError:
+        raise Refused(f"编码 {encoding!r} 无法识别 Unknown text encoding {encoding!r}; use utf-8 or gb18030") from None
+    except UnicodeDecodeError as exc:
+        raise Refused(f"文件不是 {encoding} 编码 The file is not {encoding} text (byte {exc.start:,})") from None
+    target = folder / "upload.csv"
+    target.write_text(text, "utf-8")
+    return target
+
+
 def _prepare_kml(path: Path, _folder: Path, _kind: LayerKind) -> tuple[Path, dict]:
     _check_kml(path)
     return path, {}
@@ -341,15 +356,22 @@ _KML_STRUCTURE = {"description", "timestamp", "begin", "end", "altitudeMode", "t
 
 
 def _field_names(kind: LayerKind, names: list[str]) -> dict[str, str]:
-    """Map the file's column names to declared fields: exact, case-insensitive ("Name"), or a Shapefile's
-    10-character name ("open_hours", "desig_year")."""
+    """Map the file's column names to declared fields: exact, case-insensitive ("Name"), a Shapefile's
+    10-character name ("open_hours", "desig_year"), or a declared header (名称, 所在区: the registry's
+    aliases, by :func:`layers.properties.header_map`, the same table every reader's properties go through)."""
     from .export import SHAPEFILE_NAMES
 
     declared = {f.name for f in kind.fields}
     aliases = {f.name.lower(): f.name for f in kind.fields}
     aliases.update({short: name for name, short in SHAPEFILE_NAMES.items()})
     aliases.update({f.name[:10].lower(): f.name for f in kind.fields})
-    return {n: n if n in declared else aliases.get(n.lower(), n) for n in names}
+    aliases.update(header_map(kind))
+    found = {n: n if n in declared else aliases.get(n.lower(), aliases.get("".join(n.split()).casefold(), n))
+             for n in names}
+    counts = {}
+    for target in found.values():
+        counts[target] = counts.get(target, 0) + 1
+    return {n: n if counts[target] > 1 and n != target else target for n, target in found.items()}
 
 
 def _coerce(fld, value):
@@ -391,12 +413,15 @@ def _scrub(message: str, folder: Path, source: str) -> str:
 
 
 def _read_gdal(path: Path, fmt: GdalFormat, kind, source: str, encoding: str | None, crs: str, repair: bool,
-               **read_options) -> Layer:
+               swap: frozenset = frozenset(), **read_options) -> Layer:
     try:
         meta, _, wkb, columns = pyogrio.raw.read(fmt.prefix + str(path), encoding=encoding,
                                                  max_features=MAX_FEATURES + 1, **read_options, **fmt.open_options)
     except Exception as exc:  # GDAL's errors name the problem; the user gets them as text, without our paths
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        sample = textenc.gb18030_sample(path) if "codec can't decode" in message else None
+        if sample is not None:
+            return _refused(kind, source, textenc.gb18030_message(sample), fix="gb18030")
         hint = ("；文件可能是 GBK/GB18030 编码，请在“编码”中选择 gb18030 (--encoding gb18030) · the file may be in "
                 "GBK/GB18030: choose that encoding") if "codec can't decode" in message else ""
         return _refused(kind, source, f"无法读取文件 GDAL could not read the file: "
@@ -429,13 +454,15 @@ def _read_gdal(path: Path, fmt: GdalFormat, kind, source: str, encoding: str | N
         features.append({"type": "Feature", "id": fid, "properties": props,
                          "geometry": None if geoms[i] is None else shapely.geometry.mapping(geoms[i])})
     system = crs if crs in coords.SYSTEMS else "wgs84"
-    return check_features(features, Report(source), kind, crs=system, repair=repair)
+    report = Report(source, unit="row" if fmt.driver == "CSV" else "feature")  # a CSV's rows as a spreadsheet counts them
+    return check_features(features, report, kind, crs=system, repair=repair, swap=swap)
 
 
 def read_file(path: str | Path, kind: LayerKind, *, encoding: str | None = None, crs: str = "wgs84",
-              repair: bool = False, source: str | None = None) -> Layer:
+              repair: bool = False, source: str | None = None, swap=()) -> Layer:
     """Read ``path`` as a layer of ``kind``, in the format its suffix declares; every problem is in
-    ``layer.report``, nothing raises."""
+    ``layer.report``, nothing raises. ``swap``: the (zero-based) features whose lat/lon were given as lon/lat."""
+    swap = frozenset(swap)
     path = Path(path)
     source = source or path.name
     suffix = path.suffix.lower()
@@ -452,7 +479,8 @@ def read_file(path: str | Path, kind: LayerKind, *, encoding: str | None = None,
         if crs not in coords.SYSTEMS:
             return _refused(kind, source, f"GeoJSON is WGS-84 by definition; --crs {crs} applies to GPKG, SHP and "
                                           "CSV files (or use wgs84, gcj02, bd09)")
-        return read_layer(path, kind, source=source, encoding=encoding or "utf-8", crs=crs, repair=repair)
+        return read_layer(path, kind, source=source, encoding=encoding or "utf-8", crs=crs, repair=repair,
+                          swap=swap)
     head = path.read_bytes()[:512].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
         return _refused(kind, source, "这是网页，不是数据文件 This is an HTML page, not a data file (a download that went "
@@ -461,6 +489,8 @@ def read_file(path: str | Path, kind: LayerKind, *, encoding: str | None = None,
     try:
         with tempfile.TemporaryDirectory(prefix="scenemap-read-") as folder:
             path, options = fmt.prepare(path, Path(folder), kind)
-            return _read_gdal(path, fmt, kind, source, encoding, crs, repair, **options)
+            if fmt.driver == "CSV" and encoding and encoding.replace("-", "").lower() != "utf8":
+                path, encoding = _transcoded(path, Path(folder), encoding), None
+            return _read_gdal(path, fmt, kind, source, encoding, crs, repair, swap, **options)
     except Refused as exc:
         return _refused(kind, source, str(exc))

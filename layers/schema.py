@@ -26,12 +26,35 @@ class Field:
     choice_labels: dict[str, tuple[str, str]] = field(default_factory=dict)
     minimum: float | None = None
     maximum: float | None = None
+    #: Other column headers that mean this field (the zh label is one already), e.g. ("店名", "场所名称").
+    aliases: tuple[str, ...] = ()
+    #: Other words for enum values, e.g. {"咖啡馆": "cafe"}; the zh/en labels are words for their value already.
+    synonyms: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.type not in FIELD_TYPES:
             raise ValueError(f"field {self.name!r}: unknown type {self.type!r}; use one of {FIELD_TYPES}")
         if (self.type == "enum") != bool(self.choices):
             raise ValueError(f"field {self.name!r}: choices go with type 'enum', and only with it")
+        wrong = sorted(set(self.synonyms.values()) - set(self.choices))
+        if wrong:
+            raise ValueError(f"field {self.name!r}: synonyms name values that are not choices: {wrong}")
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """Every column header that means this field: its name, its zh label and its aliases."""
+        return (self.name, self.zh) + self.aliases
+
+    @property
+    def words(self) -> dict[str, str]:
+        """Every word a person may write for an enum value (case-folded) -> the value stored."""
+        found = {}
+        for value, labels in self.choice_labels.items():
+            for label in labels:
+                found[label.casefold()] = value
+        found.update({word.casefold(): value for word, value in self.synonyms.items()})
+        found.update({value.casefold(): value for value in self.choices})
+        return found
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ def test_a_bad_file_refuses_the_whole_catalog_with_a_report(data_copy):
     with pytest.raises(DataError) as info:
         Catalog.from_directory(data_copy)
     text = str(info.value)
-    assert "outdoor_dining_pilots.geojson: feature #1 (id 'b')" in text and "out of range" in text
+    assert "outdoor_dining_pilots.geojson: 第 2 个要素 feature 2 「测试点 b」 (id 'b')" in text and "out of range" in text
 
 
 def test_serializations(data_copy):

@@ -19,7 +19,7 @@ def test_layers_check_refuses_with_the_report(runner, tmp_path):
     bad.write_text(feature_collection([point("a", 120.38, 36.07, status="open")]), "utf-8")
     result = runner.invoke(args=["layers", "check", "outdoor_dining_pilots", str(bad)])
     assert result.exit_code == 1
-    assert "bad.geojson: feature #0 (id 'a'): error: property 'status'" in result.output
+    assert "bad.geojson: 第 1 个要素 feature 1 「测试点 a」 (id 'a'): error: 「状态」「open」不是可选值" in result.output
 
 
 def test_layers_check_reads_gcj02_and_gbk(runner, tmp_path):

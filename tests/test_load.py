@@ -83,7 +83,7 @@ def test_gb18030_text_is_read_when_the_encoding_is_given():
 def test_malformed_geometry_is_refused_naming_the_feature(feature, expected):
     layer, errs = errors_of(feature_collection([feature]), kind=None)
     assert expected in errs
-    assert "feature #0" in errs
+    assert "第 1 个要素 feature 1" in errs and "#0" not in errs
 
 
 def test_positions_outside_qingdao_say_what_they_look_like():
@@ -134,7 +134,7 @@ def test_legacy_crs_member():
 
 def test_duplicate_ids_are_refused():
     layer, errs = errors_of(feature_collection([point("a", 120.38, 36.07), point("a", 120.39, 36.07)]))
-    assert "duplicate id 'a' (also feature #0)" in errs and layer.ids == ["a"]
+    assert "duplicate id 'a' (also feature 1)" in errs and layer.ids == ["a"]
 
 
 def test_geometry_type_must_fit_the_kind():
@@ -191,7 +191,7 @@ def test_feature_numbers_stay_true_when_earlier_features_are_refused():
     bad_structure = {"type": "Feature", "id": "x", "properties": {}, "geometry": {"type": "Point", "coordinates": [1]}}
     layer, errs = errors_of(feature_collection([bad_structure, point("ok", 120.38, 36.07),
                                                 point("s", 120.38, 36.07, status="shut")]))
-    assert "feature #0 (id 'x')" in errs and "feature #2 (id 's')" in errs and "feature #1" not in errs
+    assert "feature 1 (id 'x')" in errs and "feature 3 「测试点 s」 (id 's')" in errs and "feature 2" not in errs
     assert layer.ids == ["ok"]
     assert [(r["index"], r["id"]) for r in layer.refused] == [(0, "x"), (2, "s")]
     assert all(r["reasons"] and r["raw"] for r in layer.refused)
@@ -213,9 +213,9 @@ def test_ids_are_text_whole_numbers_become_their_digits():
 
 def test_an_id_given_as_a_number_and_as_text_is_one_id_and_a_duplicate():
     layer, errs = errors_of(feature_collection([point(7, 120.38, 36.07), point("7", 120.39, 36.07)]))
-    assert "duplicate id '7' (also feature #0)" in errs and layer.ids == ["7"]
+    assert "duplicate id '7' (also feature 1)" in errs and layer.ids == ["7"]
     layer, errs = errors_of(feature_collection([point("7", 120.38, 36.07), point(7.0, 120.39, 36.07)]))
-    assert "duplicate id 7.0 (read as the text '7') (also feature #0)" in errs and layer.ids == ["7"]
+    assert "duplicate id 7.0 (read as the text '7') (also feature 1)" in errs and layer.ids == ["7"]
 
 
 @pytest.mark.parametrize("fid, expected", [

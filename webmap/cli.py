@@ -16,6 +16,7 @@ from werkzeug.security import generate_password_hash
 
 from layers import accounts
 from layers import export as exporting
+from layers.area import check_districts
 from layers.readers import check_crs, read_file
 from layers.registry import REGISTRY, get
 from layers.store import Conflict
@@ -42,6 +43,12 @@ def _summary(layer) -> str:
             f"{len(layer.refused)} refused")
 
 
+def _districts():
+    """The live district boundaries, for the check that a feature lies in the district it names."""
+    catalog = current_app.extensions["catalog"]
+    return catalog.get("districts").layer if "districts" in catalog else None
+
+
 def _check_crs(crs: str) -> str:
     try:
         return check_crs(crs)
@@ -64,6 +71,7 @@ def list_layers():
 def check(layer_id: str, path: Path, encoding: str | None, crs: str):
     """Check PATH as a file of LAYER and print the report; exit 1 when anything in it would be refused."""
     layer = read_file(path, get(layer_id), encoding=encoding, crs=_check_crs(crs))
+    check_districts(layer, _districts())
     click.echo(layer.report.text())
     click.echo(f"{len(layer)} features accepted, {len(layer.report.errors)} errors")
     if not layer.report.ok:
@@ -88,6 +96,7 @@ def import_layer(layer_id, path, crs, encoding, mode, dry_run, repair, strict, a
     """
     kind = get(layer_id)
     layer = read_file(path, kind, encoding=encoding, crs=_check_crs(crs), repair=repair)
+    check_districts(layer, _districts())
     if layer.report.problems:
         click.echo(layer.report.text())
     click.echo(f"{path.name}: {_summary(layer)}")

@@ -134,39 +134,74 @@ def fit_vertices(geoms: np.ndarray, budget: int = PREVIEW_VERTEX_BUDGET) -> np.n
     """``geoms`` with at most ``budget`` vertices in all: as they are when they fit; else simplified with a
     growing tolerance, each staying valid (see :func:`_simplify`); else (too many parts or holes for that)
     their bounding boxes; else (too many features, e.g. points) an evenly spaced sample of those."""
+    return _fit(geoms, budget)[0]
+
+
+def _fit(geoms: np.ndarray, budget: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fit_vertices`, and the positions in ``geoms`` of what it drew."""
+    everything = np.arange(len(geoms))
     if shapely.get_num_coordinates(geoms).sum() <= budget:
-        return geoms
+        return geoms, everything
     minx, miny, maxx, maxy = shapely.total_bounds(geoms).tolist()
     extent = max(maxx - minx, maxy - miny)
     tolerance = extent / budget
     while tolerance < extent:
         simplified = _simplify(geoms, tolerance)
         if shapely.get_num_coordinates(simplified).sum() <= budget:
-            return simplified
+            return simplified, everything
         tolerance *= 2
     boxes = shapely.envelope(geoms)
     counts = shapely.get_num_coordinates(boxes)
     if counts.sum() <= budget:
-        return boxes
-    keep = budget // int(counts.max())
-    return boxes[np.linspace(0, len(boxes) - 1, keep).round().astype(int)]
+        return boxes, everything
+    keep = np.linspace(0, len(boxes) - 1, budget // int(counts.max())).round().astype(int)
+    return boxes[keep], keep
 
 
-def preview(kind, geoms, budget: int | None = PREVIEW_VERTEX_BUDGET) -> MapShell:
-    """A small map of some features (shapely geometries) of a kind, for the OGC and staff pages: geometry
-    only (no property text reaches the map), no tiles, framed to the features, at most ``budget`` vertices
-    (see :func:`fit_vertices`; its config says ``simplified`` when the drawing is not exact)."""
+#: Styles of the staff preview's context: the district outlines, and the layer's live features (grey, under
+#: the new ones, which keep the kind's own style).
+DISTRICT_OUTLINE = {"color": "#5b6770", "weight": 1, "fill": False, "dashArray": "4 3"}
+LIVE_STYLE = {"color": "#8a8f94", "weight": 2, "fillColor": "#c9cdd1", "fillOpacity": 0.3, "radius": 5, "opacity": 0.8}
+
+
+def _shapes(geoms: np.ndarray, style: dict, name: str):
+    """A folium GeoJson of bare geometries: each feature carries only its number (``i``), never text."""
+    shapes = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"i": i}, "geometry": json.loads(g)}
+        for i, g in enumerate(shapely.to_geojson(geoms))]}
+    return folium.GeoJson(shapes, name=name, style_function=lambda _: style,
+                          marker=folium.CircleMarker(radius=style.get("radius", 6)))
+
+
+def preview(kind, geoms, budget: int | None = PREVIEW_VERTEX_BUDGET, *, names=None, live=None,
+            districts=None) -> MapShell:
+    """A small map of some features (shapely geometries) of a kind, for the OGC and staff pages: no tiles,
+    framed to the features, at most ``budget`` vertices in all (see :func:`fit_vertices`; its config says
+    ``simplified`` when the drawing is not exact).
+
+    The staff preview adds, under the features, the layer's ``live`` features and the ``districts``
+    (each ``(geometries, names)``). ``names`` (and the context's) are not put in the map: the config lists the
+    drawn features' names by group for static/js/preview.js, which shows them as tooltips, as text."""
     fmap = folium.Map(tiles=None, control_scale=True, maxZoom=19, location=area.CENTER, zoom_start=area.ZOOM)
-    drawn = fit_vertices(geoms, budget) if budget is not None and len(geoms) else geoms
+    groups = [("districts", districts, DISTRICT_OUTLINE), ("live", live, LIVE_STYLE)]
+    groups = [(role, part, style) for role, part, style in groups if part is not None and len(part[0])]
+    # each context group gets a fifth of the budget, the new features the rest
+    share = budget // 5 if budget is not None else None
+    config = {"simplified": False, "groups": {}, "names": {}}
+    for role, (shapes, labels), style in groups:
+        drawn, kept = _fit(shapes, share) if share is not None else (shapes, np.arange(len(shapes)))
+        layer = _shapes(drawn, style, role).add_to(fmap)
+        config["groups"][role], config["names"][role] = layer.get_name(), [labels[k] for k in kept]
+    own = budget - share * len(groups) if budget is not None else None
+    drawn, kept = _fit(geoms, own) if own is not None and len(geoms) else (geoms, np.arange(len(geoms)))
     if len(geoms):
-        shapes = {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {}, "geometry": json.loads(g)} for g in shapely.to_geojson(drawn)]}
-        style = dict(kind.style)
-        folium.GeoJson(shapes, style_function=lambda _: style,
-                       marker=folium.CircleMarker(radius=style.get("radius", 6))).add_to(fmap)
+        layer = _shapes(drawn, dict(kind.style), "new").add_to(fmap)
+        config["groups"]["new"] = layer.get_name()
+        config["names"]["new"] = [names[k] for k in kept] if names is not None else []
+        config["simplified"] = drawn is not geoms
         minx, miny, maxx, maxy = shapely.total_bounds(geoms).tolist()
         fmap.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=16)
-    return _render(fmap, {"simplified": drawn is not geoms})
+    return _render(fmap, config)
 
 
 _DRAW_TOOLS = {"Point": {"marker": True}, "LineString": {"polyline": True},

@@ -25,9 +25,9 @@ from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 
-from layers import accounts, jsontext
+from layers import accounts, coords, jsontext
+from layers.area import DISTRICT_NAMES, check_districts
 from layers.changes import history_rows
-from layers.area import DISTRICT_NAMES
 from layers.load import read_document
 from layers.problems import Report
 from layers.readers import SUFFIXES, check_crs, read_file
@@ -165,7 +165,9 @@ def upload(layer_id: str):
 
 def _read(kind, path: Path, options: dict, name: str):
     encoding = None if options["encoding"] == "utf-8" and path.suffix.lower() not in (".geojson", ".json") else options["encoding"]
-    return read_file(path, kind, encoding=encoding, crs=options["crs"], source=name)
+    layer = read_file(path, kind, encoding=encoding, crs=options["crs"], source=name, swap=options.get("swap", ()))
+    check_districts(layer, _live("districts"))
+    return layer
 
 
 def _preview(kind, token: str, path: Path, options: dict, name: str, *, layer=None, refusal: str = "",
@@ -173,9 +175,10 @@ def _preview(kind, token: str, path: Path, options: dict, name: str, *, layer=No
     layer = layer if layer is not None else _read(kind, path, options, name)
     plan = _store().plan(layer, options["mode"]) if len(layer) else None  # what publishing would do, for the person
     expected = plan.version if plan else _store().live_versions().get(kind.id, 0)
-    shell = mapshell.preview(kind, layer.geometries) if len(layer) else None
+    shell = _preview_map(kind, layer)
     return render_template("staff/preview.html", kind=kind, layer=layer, token=token, options=options, name=name,
-                           expected=expected, preview=shell, plan=plan, refusal=refusal), status
+                           expected=expected, preview=shell, plan=plan, refusal=refusal,
+                           fixes=_fix_offers(kind, layer, options, path)), status
 
 
 def _confirmed() -> tuple[int, int]:
@@ -220,6 +223,76 @@ def publish(layer_id: str):
         flash(f"已发布 {kind.zh} 第 {version.number} 版 · Published {kind.en} version {version.number}"
               + (f"; {len(layer.refused)} refused features are in quarantine" if layer.refused else ""))
     return redirect(url_for("staff.history", layer_id=layer_id))
+
+
+# -- Speaking the clerk's language: the preview map over the districts and the live layer, and fixes offered
+# -- for what the report diagnoses, each re-reading the same waiting upload with one option changed.
+
+def _live(layer_id: str):
+    """The live layer ``layer_id`` (a layers.load.Layer), or None."""
+    catalog = current_app.extensions["catalog"]
+    return catalog.get(layer_id).layer if layer_id in catalog else None
+
+
+def _names(layer) -> list:
+    return [p.get("name") if isinstance(p.get("name"), str) else "" for p in layer.properties]
+
+
+def _preview_map(kind, layer):
+    """The new features over the district outlines and the layer's live features, with names."""
+    live, districts = _live(kind.id), _live("districts")
+    if not len(layer) and not (live is not None and len(live)):
+        return None
+    return mapshell.preview(kind, layer.geometries, names=_names(layer),
+                            live=(live.geometries, _names(live)) if live is not None and len(live) else None,
+                            districts=(districts.geometries, _names(districts)) if districts is not None else None)
+
+
+def _fix_offers(kind, layer, options: dict, path: Path) -> dict:
+    """What the preview page offers to re-read: rows to swap, another CRS (with a diagnosis when the features
+    named like live ones lie where GCJ-02/BD-09 would put them), GB18030 text."""
+    offers = {"swap": sorted({p.index for p in layer.report.fixes("swap")} - set(options.get("swap", ())))}
+    offers["swap_places"] = [p.place for p in layer.report.fixes("swap")]
+    offers["swap_names"] = [p.name or "" for p in layer.report.fixes("swap")]
+    offers["gb18030"] = bool(layer.report.fixes("gb18030")) and options["encoding"] != "gb18030"
+    live = _live(kind.id)
+    offers["shift"] = (coords.diagnose_shift(layer, live)
+                       if options["crs"] == "wgs84" and live is not None and len(layer) else None)
+    # a file that carries its own CRS (GeoPackage, Shapefile) is read in it: the choice is for plain lon/lat
+    offers["crs"] = [c for c in OPTIONS["crs"] if c != options["crs"]] if (len(layer) or layer.refused) and (
+        path.suffix.lower() in (".csv", ".geojson", ".json", ".kml")) else []
+    return offers
+
+
+_ROWS = re.compile(r"[0-9]{1,7}(,[0-9]{1,7}){0,9999}")
+
+
+@bp.post("/layers/<layer_id>/reread")
+@login_required
+def reread(layer_id: str):
+    """A fix offered on the preview: read the same waiting upload again with one option changed (no new
+    upload); the publish then reads it the same way."""
+    kind = _editable(layer_id)
+    token = request.form.get("token", "")
+    upload = uploads().get(token) if TOKEN.fullmatch(token) else None
+    if upload is None:
+        abort(400, _EXPIRED)
+    if upload.meta["layer"] != layer_id or upload.meta["user"] != current_user.name:
+        abort(403, "这不是你的上传 This upload is not yours")
+    options, fix = dict(upload.meta["options"]), request.form.get("fix", "")
+    if fix == "swap":
+        rows = request.form.get("rows", "")
+        if not _ROWS.fullmatch(rows):
+            abort(400, "行号无效 rows must be feature numbers separated by commas")
+        options["swap"] = sorted(set(options.get("swap", ())) | {int(r) for r in rows.split(",")})
+    elif fix in ("crs", "encoding"):
+        options[fix] = _options({**options, fix: request.form.get(fix, "")})[fix]
+    else:
+        abort(400, "未知的修正 Unknown fix: choose swap, crs or encoding")
+    upload = uploads().set_options(token, options)
+    if upload is None:
+        abort(400, _EXPIRED)
+    return _preview(kind, token, upload.path, options, upload.meta["name"])
 
 
 @bp.get("/layers/<layer_id>/edit")

@@ -109,6 +109,21 @@ class Uploads:
         meta, path = self._meta(folder), next(folder.glob("upload*"), None) if folder.is_dir() else None
         return Upload(token, path, meta) if meta is not None and path is not None else None
 
+    def set_options(self, token: str, options: dict) -> Upload | None:
+        """Record new reading options for a waiting upload (a fix offered on its preview: another encoding,
+        CRS, or rows to swap), so that its publish reads it the same way; None when it no longer waits."""
+        upload = self.get(token)
+        if upload is None:
+            return None
+        meta = dict(upload.meta, options=options)
+        folder = self.root / token
+        fresh = folder / "meta.json.new"
+        fresh.unlink(missing_ok=True)
+        with _private(fresh) as fh:
+            fh.write(json.dumps(meta).encode())
+        os.replace(fresh, folder / "meta.json")
+        return Upload(token, upload.path, meta)
+
     def drop(self, token: str) -> None:
         if TOKEN.fullmatch(token or ""):
             shutil.rmtree(self.root / token, ignore_errors=True)

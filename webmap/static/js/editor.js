@@ -213,7 +213,8 @@
       (body && body.detail ? ': ' + body.detail : '');
     ((body && body.problems) || []).forEach(function (problem) {
       var id = features[problem.index] ? features[problem.index].id : problem.feature_id;
-      problemList.appendChild(el('li', null, (id !== undefined && id !== null ? id + ': ' : '') + problem.message));
+      problemList.appendChild(el('li', null, (id !== undefined && id !== null ? id + ': ' : '') +
+        (problem.name ? '「' + problem.name + '」 ' : '') + problem.message));
     });
   }
 
