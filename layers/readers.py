@@ -43,6 +43,8 @@ gdalpolicy.apply()
 SUFFIXES = (".geojson", ".json", ".csv", ".gpkg", ".zip", ".kml")
 #: Limits for zipped uploads: total uncompressed size, compression ratio, number of members.
 ZIP_MAX_BYTES, ZIP_MAX_RATIO, ZIP_MAX_MEMBERS = 1 << 30, 200, 1000
+#: Column names that hold the feature id, in order of preference (编号 is what a Chinese spreadsheet calls it).
+ID_COLUMNS = ("id", "ID", "Id", "fid", "编号")
 #: The most features one import may hold; counted before the features are read.
 MAX_FEATURES = 1_000_000
 _CSV_OPTIONS = {"X_POSSIBLE_NAMES": "lon,lng,longitude,x,经度", "Y_POSSIBLE_NAMES": "lat,latitude,y,纬度",
@@ -438,7 +440,7 @@ def _read_gdal(path: Path, fmt: GdalFormat, kind, source: str, encoding: str | N
     if transformer is not None:
         geoms = shapely.transform(geoms, lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1])))
     names = list(meta["fields"])
-    id_col = next((n for n in ("id", "ID", "fid") if n in names), None)
+    id_col = next((n for n in ID_COLUMNS if n in names), None)
     renamed, fields = _field_names(kind, names), kind.field_map
     keep = [(renamed[n], col) for n, col in zip(names, columns) if n != id_col and n not in _KML_STRUCTURE]
     if fmt.driver == "CSV":  # our CSV exports quote text that starts like a spreadsheet formula: undo it

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import date, datetime, timezone
 
 import pytest
@@ -119,9 +120,11 @@ def test_history_and_diff_pages_show_beijing_time_file_names_and_values(app):
     first = live["features"][0]
     moved = dict(first, properties=dict(first["properties"], name="<b>新名字</b>"))
     body = json.dumps(dict(live, features=[moved] + live["features"][1:])).encode()
-    page = upload(client, "outdoor_dining_pilots", body, filename="外摆 2026.geojson")
+    page = upload(client, "outdoor_dining_pilots", body, filename="外摆 2026.geojson", mode="replace")
+    html = page.get_data(as_text=True)
+    confirm = re.search(r'name="confirm" value="([^"]+)"', html).group(1)  # it changes one: confirmed
     assert client.post("/staff/layers/outdoor_dining_pilots/publish",
-                       data=publish_form(page.get_data(as_text=True))).status_code == 302
+                       data=dict(publish_form(html), confirm=confirm)).status_code == 302
     history = client.get("/staff/layers/outdoor_dining_pilots/history").get_data(as_text=True)
     assert "北京时间" in history and "<code>外摆 2026.geojson</code> (replace)" in history
     assert "outdoor_dining_pilots.geojson" in history and "/data/" not in history  # the seed's file, no folder

@@ -126,7 +126,7 @@ def choose(page, tmp_path, content: bytes, name="外摆.csv"):
     path = tmp_path / name
     path.write_bytes(content)
     page.set_input_files("input[type=file]", str(path))
-    page.select_option("select[name=mode]", "append")
+    page.check("input[name=mode][value=append]")
     page.locator("button", has_text="检查并预览").click()
     page.wait_for_selector("h1:has-text('检查结果')")
 

@@ -117,3 +117,11 @@ def test_csv_text_is_typed_by_the_schema_not_guessed(tmp_path):
     assert layer.report.ok, layer.report.text()
     assert layer.ids == ["007"] and layer.properties[0]["name"] == "n" and layer.properties[0]["note"] == "true"
     assert layer.properties[0]["capacity"] == 12
+
+
+def test_a_chinese_id_column_gives_the_ids(tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("编号,名称,所在区,数据来源,经度,纬度\nod-a,外摆甲,市南区,survey,120.38,36.06\n", "utf-8")
+    layer = read_file(path, DINING)
+    assert layer.report.ok, layer.report.text()
+    assert layer.ids == ["od-a"] and layer.properties[0]["name"] == "外摆甲"
