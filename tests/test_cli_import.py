@@ -38,7 +38,10 @@ def test_import_history_rollback_export(flask_cli, tmp_path):
     out = flask_cli("layers", "import", "outdoor_dining_pilots", str(path), "--crs", "bd09", "--mode", "append").stdout
     assert "published outdoor_dining_pilots version 2: +1 added" in out
     history = flask_cli("layers", "history", "outdoor_dining_pilots").stdout.splitlines()
-    assert history[0].startswith("  v1") and "seed" in history[0] and history[1].startswith("* v2") and "tester" in history[1]
+    assert "北京时间" in history[0]
+    assert history[1].startswith("  v1") and "seed" in history[1] and "outdoor_dining_pilots.geojson" in history[1]
+    assert "/data/" not in history[1]  # the file's name, not the server's folders
+    assert history[2].startswith("* v2") and "tester" in history[2] and "new.geojson (append)" in history[2]
     exported = tmp_path / "out.gpkg"
     flask_cli("layers", "export", "outdoor_dining_pilots", "-f", "gpkg", "-o", str(exported))
     meta, _, geometry, fields = pyogrio.raw.read(exported)
@@ -48,7 +51,9 @@ def test_import_history_rollback_export(flask_cli, tmp_path):
 
     new = shapely.from_wkb(geometry)[names.index("新外摆点")]
     assert abs(new.x - 120.3933) < 1e-7 and abs(new.y - 36.0589) < 1e-7  # BD-09 converted back to WGS-84
-    assert "restores version 1" in flask_cli("layers", "rollback", "outdoor_dining_pilots", "1").stdout
+    refused = flask_cli("layers", "rollback", "outdoor_dining_pilots", "1", check=False)
+    assert refused.returncode == 1 and "  remove od-new: 新外摆点" in refused.stdout and "--yes" in refused.stderr
+    assert "restores version 1" in flask_cli("layers", "rollback", "outdoor_dining_pilots", "1", "--yes").stdout
     assert "13" in flask_cli("layers", "list").stdout.split("outdoor_dining_pilots")[1].splitlines()[0]
 
 
@@ -64,7 +69,7 @@ def test_dry_run_and_refusals_change_nothing(flask_cli, tmp_path):
     assert len(refused) == 1 and "out of range" in refused[0]["properties"]["_refused"][0]
     good = tmp_path / "good.geojson"
     good.write_text(feature_collection([point("z", 120.38, 36.07)]), "utf-8")
-    dry = flask_cli("layers", "import", "outdoor_dining_pilots", str(good), "--dry-run").stdout
+    dry = flask_cli("layers", "import", "outdoor_dining_pilots", str(good), "--dry-run", "--mode", "replace").stdout
     assert "dry run" in dry and "will add 1, update 0, remove 13 existing features" in dry
     assert "  remove od-licun: 李村商圈咖啡外摆" in dry
     html = tmp_path / "page.geojson"
@@ -75,6 +80,18 @@ def test_dry_run_and_refusals_change_nothing(flask_cli, tmp_path):
     strict.write_text(feature_collection([point("z", 120.38, 36.07), point("y", 0, 0)]), "utf-8")
     done = flask_cli("layers", "import", "outdoor_dining_pilots", str(strict), "--strict", check=False)
     assert done.returncode == 1 and "--strict" in done.stderr
+
+
+def test_a_replace_that_removes_features_needs_yes(flask_cli, tmp_path):
+    good = tmp_path / "one.geojson"
+    good.write_text(feature_collection([point("z", 120.38, 36.07)]), "utf-8")
+    appended = flask_cli("layers", "import", "outdoor_dining_pilots", str(good)).stdout  # append by default
+    assert "will add 1, update 0, remove 0" in appended and "version 2" in appended
+    done = flask_cli("layers", "import", "outdoor_dining_pilots", str(good), "--mode", "replace", check=False)
+    assert done.returncode == 1 and "would update 0 and remove 13 existing features" in done.stderr
+    assert "v2 " in flask_cli("layers", "list").stdout.split("outdoor_dining_pilots")[1]  # nothing removed
+    done = flask_cli("layers", "import", "outdoor_dining_pilots", str(good), "--mode", "replace", "--yes")
+    assert "-13 removed" in done.stdout
 
 
 def test_gbk_shapefile_and_epsg_4549(flask_cli, tmp_path):
@@ -154,4 +171,4 @@ def test_a_killed_import_leaves_the_previous_version_live(flask_cli, tmp_path):
     listing = flask_cli("layers", "list").stdout
     assert "outdoor_dining_pilots    v1          13" in listing
     history = flask_cli("layers", "history", "outdoor_dining_pilots").stdout.strip().splitlines()
-    assert len(history) == 1
+    assert len(history) == 2  # the line saying times are Beijing time, and version 1

@@ -17,6 +17,7 @@ from werkzeug.security import generate_password_hash
 from layers import accounts
 from layers import export as exporting
 from layers.area import check_districts
+from layers.changes import beijing, history_rows
 from layers.readers import check_crs, read_file
 from layers.registry import REGISTRY, get
 from layers.store import Conflict
@@ -26,6 +27,8 @@ users_cli = AppGroup("users", help="Staff accounts.")
 LAYER = click.argument("layer_id", metavar="LAYER", type=click.Choice(sorted(REGISTRY)))
 CRS = click.option("--crs", default="wgs84", show_default=True,
                    help="Coordinates of the input: wgs84, gcj02 (AMap/Tencent), bd09 (Baidu) or EPSG:NNNN.")
+YES = click.option("--yes", is_flag=True, help="Agree in advance to updating or removing the existing features the "
+                   "command lists (otherwise it asks, or stops when not run at a terminal).")
 ENCODING = click.option("--encoding", default=None, help="Text encoding of the file, e.g. utf-8 or gb18030 (GBK).")
 
 
@@ -83,12 +86,15 @@ def check(layer_id: str, path: Path, encoding: str | None, crs: str):
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @CRS
 @ENCODING
-@click.option("--mode", type=click.Choice(["replace", "append"]), default="replace", show_default=True)
+@click.option("--mode", type=click.Choice(["append", "replace"]), default="append", show_default=True,
+              help="append: add the file's features, update those with the same id, remove nothing; replace: the "
+                   "layer becomes the file (features not in it are removed).")
+@YES
 @click.option("--dry-run", is_flag=True, help="Check and report only; publish nothing.")
 @click.option("--repair", is_flag=True, help="Repair invalid geometries (self-intersections) instead of refusing them.")
 @click.option("--strict", is_flag=True, help="Publish nothing if any feature is refused.")
 @click.option("--author", default=None, help="Name recorded in the history and audit log.")
-def import_layer(layer_id, path, crs, encoding, mode, dry_run, repair, strict, author):
+def import_layer(layer_id, path, crs, encoding, mode, yes, dry_run, repair, strict, author):
     """Import PATH (GeoJSON, CSV with lon/lat, GeoPackage, zipped Shapefile, KML) as a new version of LAYER.
 
     Accepted features are published as one new version, atomically; refused features are kept in
@@ -101,8 +107,9 @@ def import_layer(layer_id, path, crs, encoding, mode, dry_run, repair, strict, a
         click.echo(layer.report.text())
     click.echo(f"{path.name}: {_summary(layer)}")
     store, who = _store(), _author(author)
-    if len(layer):
-        _echo_plan(store.plan(layer, mode))
+    plan = store.plan(layer, mode) if len(layer) else None
+    if plan:
+        _echo_plan(plan)
     if dry_run:
         click.echo("dry run: nothing published")
         return
@@ -114,9 +121,10 @@ def import_layer(layer_id, path, crs, encoding, mode, dry_run, repair, strict, a
                        f"flask --app webmap layers quarantine {layer_id} --import-id {import_id} -o refused.geojson")
         click.echo(f"not published: {why}; {layer_id} is unchanged", err=True)
         raise SystemExit(1)
+    confirmed = _confirm(plan, yes)
     click.echo(f"publishing {layer_id} ({mode})…")
     try:
-        version = store.publish(layer, author=who, mode=mode, source=str(path))
+        version = store.publish(layer, author=who, mode=mode, source=str(path), confirmed=confirmed)
     except Conflict as exc:
         click.echo(f"not published: {exc}", err=True)
         raise SystemExit(1) from None
@@ -128,6 +136,19 @@ def import_layer(layer_id, path, crs, encoding, mode, dry_run, repair, strict, a
     if layer.refused:
         click.echo(f"{len(layer.refused)} refused features are in quarantine: "
                    f"flask --app webmap layers quarantine {layer_id} --import-id {version.import_id} -o refused.geojson")
+
+
+def _confirm(plan, yes: bool) -> tuple[int, int]:
+    """The person's agreement to the existing features a publish would update or remove: --yes, or asked at a
+    terminal; without either (a script), nothing existing is touched and the command stops."""
+    counts = (len(plan.changed), len(plan.removed))
+    if counts == (0, 0) or yes:
+        return counts
+    if sys.stdin.isatty() and click.confirm(f"update {counts[0]} and remove {counts[1]} existing features?"):
+        return counts
+    click.echo(f"not published: this would update {counts[0]} and remove {counts[1]} existing features (listed "
+               "above); run again with --yes to agree", err=True)
+    raise SystemExit(1)
 
 
 def _echo_plan(plan) -> None:
@@ -144,27 +165,39 @@ def _echo_plan(plan) -> None:
 @LAYER
 def history(layer_id: str):
     """Every version of LAYER: who, when, what changed."""
-    rows = _store().history(layer_id)
+    rows = history_rows(_store(), layer_id)
     live = _store().live_versions().get(layer_id)
     if not rows:
         click.echo(f"{layer_id} has no versions yet")
+    else:
+        click.echo("times are 北京时间 (Beijing, UTC+8)")
     for row in rows:
         mark = "*" if row["number"] == live else " "
-        note = row["message"] + (f" (restores version {row['restored_from']})" if row["restored_from"] else "")
-        click.echo(f"{mark} v{row['number']:<4} {row['created_at']:%Y-%m-%d %H:%M:%S}  {row['author']:20} "
-                   f"+{row['added']} ~{row['changed']} -{row['removed']} = {row['total']}  {note}")
+        origin = row["origin"]
+        source = (f"restores v{row['restored_from']}" if origin["kind"] == "rollback" else
+                  "map edit" if origin["kind"] == "edit" else origin["file"]) + (f" ({origin['mode']})" if origin["mode"] else "")
+        click.echo(f"{mark} v{row['number']:<4} {beijing(row['created_at'])}  {row['author']:20} "
+                   f"+{row['added']} ~{row['changed']} -{row['removed']} = {row['total']}  {source}  {row['message']}")
 
 
 @layers_cli.command("rollback")
 @LAYER
 @click.argument("version", type=int)
+@YES
 @click.option("--author", default=None)
-def rollback(layer_id: str, version: int, author: str | None):
-    """Make the content of VERSION live again, as a new version."""
+def rollback(layer_id: str, version: int, yes: bool, author: str | None):
+    """Make the content of VERSION live again, as a new version (it says first what that changes)."""
+    kind = get(layer_id)
     try:
-        new = _store().rollback(get(layer_id), version, author=_author(author))
+        plan = _store().rollback_plan(kind, version)
+        _echo_plan(plan)
+        new = _store().rollback(kind, version, author=_author(author), expected_version=plan.version,
+                                confirmed=_confirm(plan, yes))
     except LookupError as exc:
         click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    except Conflict as exc:
+        click.echo(f"not rolled back: {exc}", err=True)
         raise SystemExit(1) from None
     click.echo(f"{layer_id} version {new.number} restores version {version} ({new.total} features)")
 
