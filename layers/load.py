@@ -129,8 +129,9 @@ def _check_geometry(kind: LayerKind | None, geom, i: int, facts: _GeometryFacts,
         return None
     if kind is not None and facts.n_outside[i]:
         first = facts.first_outside(i)
-        add(f"{facts.n_outside[i]} of {facts.n_points[i]} positions are outside the Qingdao area: "
-            + area.diagnose_outside(*first), fix="swap" if area.looks_swapped(*first) else None)
+        add(area.diagnose_outside(*first) + f"（{facts.n_points[i]} 个坐标中 {facts.n_outside[i]} 个在青岛范围外 · "
+            f"{facts.n_outside[i]} of {facts.n_points[i]} positions are outside the Qingdao area）",
+            fix="swap" if area.looks_swapped(*first) else None)
         return None
     if not facts.valid[i]:
         reason = shapely.is_valid_reason(geom)

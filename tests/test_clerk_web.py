@@ -149,6 +149,9 @@ def test_browser_clerk_path_chinese_csv_swap_fix_and_names(page, tmp_path):
     assert any("栈桥酒吧外摆" in t for t in tips["new"]) and any(XSS in t for t in tips["new"])
     assert any("市南区" in t for t in tips["districts"]) and tips["live"]
     assert page.evaluate("() => window.__xss") is None and page.locator(".leaflet-tooltip img").count() == 0
+    filled = page.evaluate("""() => { const c = JSON.parse(document.getElementById('preview-config').textContent);
+        const out = []; window[c.groups.new].eachLayer(l => out.push(l.options.fill)); return out; }""")
+    assert filled == [True, True, True]  # new points are drawn filled, not as faint rings
     page.locator("button", has_text="确认发布").click()
     page.wait_for_selector("text=已发布")
     assert page.errors == []

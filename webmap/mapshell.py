@@ -169,8 +169,9 @@ def _shapes(geoms: np.ndarray, style: dict, name: str):
     shapes = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"i": i}, "geometry": json.loads(g)}
         for i, g in enumerate(shapely.to_geojson(geoms))]}
+    style = {"fill": True, **style}  # folium's CircleMarker draws rings unless told to fill (points were invisible)
     return folium.GeoJson(shapes, name=name, style_function=lambda _: style,
-                          marker=folium.CircleMarker(radius=style.get("radius", 6)))
+                          marker=folium.CircleMarker(radius=style.get("radius", 6), fill=style["fill"]))
 
 
 def preview(kind, geoms, budget: int | None = PREVIEW_VERTEX_BUDGET, *, names=None, live=None,
