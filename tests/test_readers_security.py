@@ -210,19 +210,7 @@ def test_a_kml_with_an_external_entity_or_a_network_link_is_refused(tmp_path, se
 
 
 def test_a_shapefile_prj_must_be_wkt(tmp_path):
-    from layers.export import export
-    from layers.catalog import Catalog
-    from .conftest import DATA
-
-    live = Catalog.from_directory(DATA).get("outdoor_dining_pilots")
-    data, _, _ = export([(live.kind, live.layer, np.arange(live.count))], "shp", "x")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buffer, "w") as dst:
-        for member in src.infolist():
-            body = src.read(member)
-            dst.writestr(member, b"+proj=longlat +init=/etc/passwd" if member.filename.endswith(".prj") else body)
-    path = tmp_path / "shp.zip"
-    path.write_bytes(buffer.getvalue())
+    path = _shapefile_zip(tmp_path, "+proj=longlat +init=/etc/passwd")
     assert "not a WKT coordinate system" in read_file(path, DINING).report.text()
 
 
