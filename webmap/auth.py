@@ -30,7 +30,7 @@ from . import ratelimits
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 login_manager = LoginManager()
 csrf = CSRFProtect()
-#: One limiter for the app; its storage is RATELIMIT_STORAGE_URI (memory per process, or e.g. redis://).
+#: One limiter for the app; it counts in RATELIMIT_STORAGE_URI (by default an SQLite file every worker shares).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
