@@ -193,11 +193,14 @@ def test_the_toolbar_s_done_only_ends_a_step_and_unsaved_changes_are_said_until_
     page.click(".leaflet-draw-edit-remove")
     actions = page.inner_text(".leaflet-draw-actions:visible")
     assert "完成 Done (not saved yet)" in actions and "Save" not in actions.replace("Save as", "")
+    assert "点击要删除的要素" in page.inner_text(".leaflet-draw-tooltip")  # the cursor hint speaks Chinese too
     page.evaluate("""() => { const g = window.SceneEditor.group;
         g.eachLayer(l => { if (l.feature.id === 'od-licun') l.fire('click'); }); }""")
     page.click(".leaflet-draw-actions a:has-text('完成 Done (not saved yet)')")
     page.wait_for_selector("body[data-unsaved=true]")
     assert "Unsaved changes (+0 ~0 −1)" in page.inner_text("#editor-unsaved")
+    page.click(".leaflet-draw-draw-marker")  # its hint is copied when the tool is made: before the map script
+    assert "在地图上点击放置标记" in page.inner_text(".leaflet-draw-tooltip")
     assert "od-licun" in live(app) and app.extensions["store"].live_versions()["outdoor_dining_pilots"] == 1
     # the save names what it removes and asks; refused, nothing is sent
     page.scene_refuse = True

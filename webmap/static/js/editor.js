@@ -23,15 +23,7 @@
   var saved = null;  // the features as last saved (or loaded): id -> JSON text
   var savedNames = {};
 
-  // Leaflet.draw's toolbar "Save"/"Cancel"/"Finish" end a drawing or editing step; they publish nothing.
-  // (Its action buttons are built when a tool is picked, from L.drawLocal: set before any is.)
-  var actions = L.drawLocal.edit.toolbar.actions;
-  actions.save = { text: '完成 Done (not saved yet)',
-                   title: '结束这一步；按“保存为新版本”才会发布 Finish this step; nothing is saved until you press 保存为新版本 Save as a new version' };
-  actions.cancel = { text: '撤销 Undo this step', title: '撤销这一步的改动 Undo the changes of this step' };
-  actions.clearAll = { text: '全部删除 Delete all (not saved yet)', title: '从地图上删除全部要素（保存前不会发布） Remove every feature from the map (not published until saved)' };
-  L.drawLocal.draw.toolbar.actions = { text: '取消 Cancel', title: '取消绘制 Cancel drawing' };
-  L.drawLocal.draw.toolbar.finish = { text: '完成 Done (not saved yet)', title: '结束绘制（保存前不会发布） Finish drawing (not saved until you press 保存为新版本)' };
+  // Leaflet.draw's words (toolbar buttons and cursor hints) are set in draw-local.js, loaded before the map.
 
   function styleFor(props) {
     return window.SceneCommon.styleFor(kind, props);
