@@ -130,6 +130,13 @@ def _labels(kind: LayerKind) -> dict[str, str]:
     return {f.name: f"{f.zh} {f.en}" for f in kind.fields}
 
 
+def shown(fld, value):
+    """A stored value as staff read it: an enum value with its Chinese label ("pilot（试点）"), else as it is."""
+    if fld is not None and isinstance(value, str) and value in fld.choice_labels:
+        return f"{value}（{fld.choice_labels[value][0]}）"
+    return value
+
+
 def version_diff(store, kind: LayerKind, number: int) -> dict:
     """What version ``number`` of ``kind`` did against the version before it: the features it added and
     removed with their values, and for each changed feature every field's before → after and how its
@@ -137,9 +144,13 @@ def version_diff(store, kind: LayerKind, number: int) -> dict:
     wrote, ended = store.version_rows(kind.id, number)
     labels = _labels(kind)
 
+    fmap = kind.field_map
+
     def whole(fid, props, wkb, side):
-        fields = [{"field": k, "label": labels.get(k, k), "before": props[k] if side == "before" else None,
-                   "after": props[k] if side == "after" else None} for k in _field_order(kind, props)]
+        fields = [{"field": k, "label": labels.get(k, k),
+                   "before": shown(fmap.get(k), props[k]) if side == "before" else None,
+                   "after": shown(fmap.get(k), props[k]) if side == "after" else None}
+                  for k in _field_order(kind, props)]
         return {"id": fid, "name": props.get("name", ""), "fields": fields, "where": _where(wkb)}
 
     added = [whole(fid, *wrote[fid], "after") for fid in sorted(wrote.keys() - ended.keys(), key=str)]
@@ -147,12 +158,28 @@ def version_diff(store, kind: LayerKind, number: int) -> dict:
     changed = []
     for fid in sorted(wrote.keys() & ended.keys(), key=str):
         (old, old_wkb), (new, new_wkb) = ended[fid], wrote[fid]
-        fields = [{"field": k, "label": labels.get(k, k), "before": old.get(k), "after": new.get(k)}
+        fields = [{"field": k, "label": labels.get(k, k), "before": shown(fmap.get(k), old.get(k)),
+                   "after": shown(fmap.get(k), new.get(k))}
                   for k in _field_order(kind, old, new) if old.get(k) != new.get(k)]
         changed.append({"id": fid, "name": new.get("name") or old.get("name", ""), "fields": fields,
                         "geometry": geometry_move(old_wkb, new_wkb), "where": _where(new_wkb)})
     return {"layer": kind.id, "version": number, "previous": number - 1,
             "added": added, "changed": changed, "removed": removed}
+
+
+#: The audit log's actions as staff read them (the log keeps the codes; filters use them).
+ACTION_LABELS = {
+    "login": "登录 log-in", "login-failed": "登录失败 failed log-in", "logout": "退出 log-out",
+    "publish": "发布 publish", "rollback": "恢复 rollback", "import-unchanged": "导入（无改动） import, nothing changed",
+    "import-refused": "导入被拒 import refused", "user-create": "创建账户 account created",
+    "user-update": "修改账户 account changed", "user-activate": "启用账户 account activated",
+    "user-deactivate": "停用账户 account deactivated", "user-password": "修改密码 password changed",
+    "user-password-reset": "重置密码 password reset", "user-password-failed": "当前密码错误 wrong current password",
+}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
 
 
 def value_text(value) -> str:

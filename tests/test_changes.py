@@ -84,6 +84,7 @@ def test_a_diff_names_each_field_before_and_after_and_moves_in_metres(store):
     assert moved["geometry"]["hausdorff_m"] == pytest.approx(expected, abs=0.01)
     removed = {f["field"]: f["before"] for f in diff["removed"][0]["fields"]}
     assert removed["capacity"] == 40 and removed["name"] == "测试点 b"
+    assert removed["source"].startswith("sample（") and removed["source"] != "sample（sample）"  # with its label
     assert {f["field"]: f["after"] for f in diff["added"][0]["fields"]}["note"] == "新"
 
 
@@ -167,6 +168,8 @@ def test_the_audit_log_filters_pages_and_shows_text(app):
     assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x" not in page
     assert "source: file.geojson" in page and "/srv/secret" not in page
     assert "北京时间" in page
+    logins = admin.get("/staff/audit?action=login").get_data(as_text=True)
+    assert "<td>登录 log-in</td>" in logins and '<option value="login" selected>登录 log-in</option>' in logins
     assert "30 条记录" in admin.get("/staff/audit?action=test-action&layer=hq_clusters").get_data(as_text=True)
     assert "1 条记录" in admin.get("/staff/audit?actor=%3Cscript%3Ex%3C/script%3E").get_data(as_text=True)
     today = changes.beijing(datetime.now(timezone.utc), "%Y-%m-%d")

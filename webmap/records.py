@@ -27,6 +27,11 @@ def beijing_filter(moment, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     return changes.beijing(moment, fmt)
 
 
+@bp.app_template_filter("action_label")
+def action_label_filter(action: str) -> str:
+    return changes.action_label(action)
+
+
 @bp.app_template_filter("value_text")
 def value_text_filter(value) -> str:
     return changes.value_text(value)
