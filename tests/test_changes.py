@@ -127,7 +127,7 @@ def test_history_and_diff_pages_show_beijing_time_file_names_and_values(app):
     assert client.post("/staff/layers/outdoor_dining_pilots/publish",
                        data=dict(publish_form(html), confirm=confirm)).status_code == 302
     history = client.get("/staff/layers/outdoor_dining_pilots/history").get_data(as_text=True)
-    assert "北京时间" in history and "<code>外摆 2026.geojson</code> (replace)" in history
+    assert "北京时间" in history and "<code>外摆 2026.geojson</code> (替换 replace)" in history
     assert "outdoor_dining_pilots.geojson" in history and "/data/" not in history  # the seed's file, no folder
     version = app.extensions["store"].history("outdoor_dining_pilots")[-1]
     assert changes.beijing(version["created_at"]) in history
@@ -184,3 +184,15 @@ def test_the_audit_log_filters_pages_and_shows_text(app):
 def test_bad_audit_filters_are_400(app, query):
     admin = login(app.test_client(), "admin")
     assert admin.get(f"/staff/audit?{query}").status_code == 400
+
+
+def test_a_browser_edit_is_shown_as_a_map_edit_without_a_mode(app):
+    client = login(app.test_client(), "ed")
+    body = {"expected_version": 1, "collection": app.test_client().get("/api/layers/outdoor_dining_pilots").get_json(force=True)}
+    body["collection"]["features"][0]["properties"]["capacity"] = 99
+    saved = client.post("/staff/layers/outdoor_dining_pilots/edits", json=body,
+                        headers={"X-CSRFToken": re.search(r'name="csrf-token" content="([^"]+)"', client.get(
+                            "/staff/layers/outdoor_dining_pilots/edit").get_data(as_text=True)).group(1)})
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    history = client.get("/staff/layers/outdoor_dining_pilots/history").get_data(as_text=True)
+    assert "地图编辑 map edit</td>" in history and "map edit (replace)" not in history
