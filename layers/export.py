@@ -41,11 +41,13 @@ class Format:
     suffix: str
     mimetype: str
     layer_options: dict = field(default_factory=dict)
+    dataset_options: dict = field(default_factory=dict)
 
 
 FORMATS = {
     "geojson": Format("GeoJSON", "GeoJSON", ".geojson", "application/geo+json", {"RFC7946": "YES", "ID_FIELD": "id"}),
-    "gpkg": Format("GeoPackage", "GPKG", ".gpkg", "application/geopackage+sqlite3"),
+    # GeoPackage 1.2: GDAL 3.6 / QGIS 3.22 (still common in city offices) warn on every open of GDAL's default 1.4
+    "gpkg": Format("GeoPackage", "GPKG", ".gpkg", "application/geopackage+sqlite3", dataset_options={"VERSION": "1.2"}),
     "csv": Format("CSV", "CSV", ".csv", "text/csv"),
     "shp": Format("Shapefile (zip)", "ESRI Shapefile", ".shp", "application/zip"),  # encoding UTF-8 writes the .cpg
     # LIBKML writes the "id" field as the Placemark id and "name" as its name
@@ -128,7 +130,8 @@ def _write(path: Path, kind, layer: Layer, positions: np.ndarray, fmt: Format, l
         raw.write(str(path), wkb, data, names, field_mask=masks, layer=layer_name, driver=fmt.driver,
                   geometry_type=gtype, crs="EPSG:4326" if wkb is not None else None, encoding="UTF-8",
                   promote_to_multi=promote or (fmt.driver == "ESRI Shapefile" and not kind.is_point_layer) or None,
-                  append=append, layer_options=layer_options or None)
+                  append=append, layer_options=layer_options or None,
+                  dataset_options=(fmt.dataset_options or None) if not append else None)
 
 
 def attachment(format_name: str, basename: str, count: int = 1) -> tuple[str, str]:
@@ -182,9 +185,14 @@ class CachedExport:
     mimetype: str
 
 
+#: Raised whenever what an export writes changes (a format option, a column): cached files of an older
+#: revision are then built again instead of being served (2: GeoPackage 1.2).
+EXPORT_REVISION = 2
+
+
 class ExportCache:
     """Exports of whole layer versions, written once and kept as files that every process using the same
-    ``directory`` shares: ``<directory>/<layer id>/v<version>-<digest>-<format><suffix>``.
+    ``directory`` shares: ``<directory>/<layer id>/v<version>-<digest>-r<revision>-<format><suffix>``.
 
     A file is built under an exclusive lock per layer (a request that waits for it gets the file the first
     one built), in a temporary folder beside it, then renamed into place, so a reader never sees half a file.
@@ -197,7 +205,7 @@ class ExportCache:
 
     def _path(self, layer_id: str, version: int, digest: str, format_name: str) -> Path:
         suffix = Path(attachment(format_name, layer_id)[0]).suffix
-        return self.directory / layer_id / f"v{version}-{digest}-{format_name}{suffix}"
+        return self.directory / layer_id / f"v{version}-{digest}-r{EXPORT_REVISION}-{format_name}{suffix}"
 
     def open(self, kind, layer: Layer, version: int, digest: str, format_name: str,
              basename: str) -> CachedExport:
@@ -223,7 +231,7 @@ class ExportCache:
             file = self._try_open(path)  # built by another request while this one waited
             if file is not None:
                 return file
-            self._drop(folder, version, f"v{version}-{digest}-")
+            self._drop(folder, version, f"v{version}-{digest}-r{EXPORT_REVISION}-")
             tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=folder))
             try:
                 built, _, _ = write([(kind, layer, np.arange(len(layer)))], format_name, kind.id, tmp)

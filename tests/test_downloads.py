@@ -43,7 +43,7 @@ def test_a_second_download_is_served_from_the_file_the_first_built(app, fmt):
     live = app.extensions["catalog"].get(LAYER)
     fresh, filename, _ = export.export([(live.kind, live.layer, np.arange(live.count))], fmt, f"qingdao-{LAYER}")
     assert first == second == path.read_bytes() == fresh
-    assert path.name.startswith(f"v{live.version}-{live.digest}-{fmt}")
+    assert path.name.startswith(f"v{live.version}-{live.digest}-r{export.EXPORT_REVISION}-{fmt}")
 
 
 def test_conditional_requests_get_304(app):

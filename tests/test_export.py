@@ -135,3 +135,29 @@ def test_csv_cells_that_start_like_formulas_are_quoted_and_numbers_stay_numbers(
     # the other formats keep the text as it is
     geojson = client.get("/api/layers/outdoor_dining_pilots/download", query_string={"format": "geojson"}).get_json(force=True)
     assert [f["properties"]["name"] for f in geojson["features"][:4]] == FORMULAS[:4]
+
+
+def test_geopackages_are_version_1_2_for_older_gdal_and_qgis(client, tmp_path):
+    import sqlite3
+
+    for url in ("/api/layers/outdoor_dining_pilots/download?format=gpkg",
+                "/api/download?layers=outdoor_dining_pilots,hq_clusters&format=gpkg"):
+        path = tmp_path / "x.gpkg"
+        path.write_bytes(client.get(url).data)
+        conn = sqlite3.connect(path)
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47  # "GPKG"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 10200  # 1.2.0, not GDAL's default 1.4
+        conn.close()
+
+
+def test_cached_exports_of_an_older_revision_are_not_served(app, client):
+    from layers import export
+
+    cache = app.extensions["exports"]
+    live = app.extensions["catalog"].get("outdoor_dining_pilots")
+    stale = cache.directory / live.kind.id / f"v{live.version}-{live.digest}-gpkg.gpkg"  # as revision 1 named it
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"an export written by an older release")
+    data = client.get("/api/layers/outdoor_dining_pilots/download?format=gpkg").data
+    assert data.startswith(b"SQLite format 3") and not stale.exists()
+    assert export.EXPORT_REVISION >= 2

@@ -73,7 +73,8 @@ def _send_whole(live, fmt: str) -> Response:
     cached = current_app.extensions["exports"].open(live.kind, live.layer, live.version, live.digest, fmt,
                                                     f"qingdao-{live.kind.id}")
     response = send_file(cached.file, mimetype=cached.mimetype, as_attachment=True, download_name=cached.filename,
-                         etag=f"{live.kind.id}-v{live.version}-{live.digest}-{fmt}", last_modified=cached.mtime,
+                         etag=f"{live.kind.id}-v{live.version}-{live.digest}-r{export.EXPORT_REVISION}-{fmt}",
+                         last_modified=cached.mtime,
                          conditional=False)
     response.content_length = cached.size
     return response.make_conditional(request, accept_ranges=True, complete_length=cached.size)
