@@ -91,6 +91,30 @@ def _column(fld_type: str, values: list, csv: bool = False):
     return _text(values, csv), None
 
 
+#: A Shapefile (dBase) text field holds at most 254 bytes; GDAL cuts longer UTF-8 text in mid-character.
+DBF_TEXT_BYTES = 254
+
+
+def _fit_dbf(column: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Text cut to the dBase limit on a character boundary; and the rows that were cut."""
+    cut = []
+    fitted = column.copy()
+    for i, text in enumerate(column):
+        if isinstance(text, str) and len(text.encode("utf-8")) > DBF_TEXT_BYTES:
+            fitted[i] = text.encode("utf-8")[:DBF_TEXT_BYTES].decode("utf-8", "ignore")
+            cut.append(i)
+    return fitted, cut
+
+
+def _note_cuts(path: Path, cuts: list[tuple[str, str, int]]) -> None:
+    """A note in the Shapefile's zip naming each text that was cut, so nobody takes a cut text for the whole."""
+    lines = ["以下文本超过 Shapefile 每个字段 254 字节的上限，已在字符边界处截断；完整内容请下载 GeoPackage 或 GeoJSON。",
+             "These texts exceed the Shapefile limit of 254 bytes per field and were cut on a character boundary; "
+             "download GeoPackage or GeoJSON for the whole text.", "", "id\tfield\tcharacters (whole text)"]
+    lines += [f"{fid}\t{name}\t{length}" for fid, name, length in cuts]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+
+
 def _geometry_type(geoms: np.ndarray) -> tuple[str, bool]:
     names = set(shapely.get_type_id(geoms).tolist())
     single = {0: "Point", 1: "LineString", 3: "Polygon"}
@@ -114,6 +138,14 @@ def _write(path: Path, kind, layer: Layer, positions: np.ndarray, fmt: Format, l
         names.append(SHAPEFILE_NAMES.get(fld.name, fld.name) if fmt.driver == "ESRI Shapefile" else fld.name)
         data.append(column)
         masks.append(mask)
+    if fmt.driver == "ESRI Shapefile":
+        ids, cuts = [str(layer.ids[i]) for i in positions], []
+        for j, (name, column) in enumerate(zip(names, data)):
+            if column.dtype == object:
+                data[j], rows = _fit_dbf(column)
+                cuts += [(ids[r], name, len(column[r])) for r in rows]
+        if cuts:
+            _note_cuts(path.with_suffix(".truncated.txt"), cuts)
     gtype, promote = _geometry_type(geoms) if len(geoms) else (kind.geometry_types[-1], False)
     layer_options = dict(fmt.layer_options)
     wkb = shapely.to_wkb(geoms)
@@ -186,8 +218,9 @@ class CachedExport:
 
 
 #: Raised whenever what an export writes changes (a format option, a column): cached files of an older
-#: revision are then built again instead of being served (2: GeoPackage 1.2).
-EXPORT_REVISION = 2
+#: revision are then built again instead of being served (2: GeoPackage 1.2; 3: Shapefile text cut on a
+#: character boundary, with a note).
+EXPORT_REVISION = 3
 
 
 class ExportCache:

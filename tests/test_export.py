@@ -161,3 +161,32 @@ def test_cached_exports_of_an_older_revision_are_not_served(app, client):
     data = client.get("/api/layers/outdoor_dining_pilots/download?format=gpkg").data
     assert data.startswith(b"SQLite format 3") and not stale.exists()
     assert export.EXPORT_REVISION >= 2
+
+
+def test_long_chinese_text_in_a_shapefile_is_cut_on_a_character_boundary_and_said(tmp_path):
+    import zipfile
+
+    import numpy as np
+
+    from layers.catalog import Catalog
+    from layers.export import DBF_TEXT_BYTES, export
+    from layers.readers import read_file
+
+    from .conftest import DATA
+
+    live = Catalog.from_directory(DATA).get("outdoor_dining_pilots")
+    layer = live.layer
+    note = "外摆试点说明" * 32  # 192 characters, 576 bytes in UTF-8
+    layer.properties[0] = dict(layer.properties[0], note=note)
+    data, name, _ = export([(live.kind, layer, np.arange(live.count))], "shp", "x")
+    path = tmp_path / name
+    path.write_bytes(data)
+    archive = zipfile.ZipFile(path)
+    said = archive.read("outdoor_dining_pilots.truncated.txt").decode("utf-8")
+    assert f"{layer.ids[0]}\tnote\t192" in said and "GeoPackage" in said
+    archive.extractall(tmp_path / "shp")
+    meta, _, _, fields = pyogrio.raw.read(str(tmp_path / "shp" / "outdoor_dining_pilots.shp"))
+    got = fields[list(meta["fields"]).index("note")][0]
+    assert got == note[:DBF_TEXT_BYTES // 3] and "\ufffd" not in got  # 84 whole characters, nothing broken
+    back = read_file(path, live.kind)  # the note file in the zip is ignored by the importer
+    assert back.report.ok and len(back) == live.count
