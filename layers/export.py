@@ -49,6 +49,8 @@ FORMATS = {
     # GeoPackage 1.2: GDAL 3.6 / QGIS 3.22 (still common in city offices) warn on every open of GDAL's default 1.4
     "gpkg": Format("GeoPackage", "GPKG", ".gpkg", "application/geopackage+sqlite3", dataset_options={"VERSION": "1.2"}),
     "csv": Format("CSV", "CSV", ".csv", "text/csv"),
+    # the same CSV with a UTF-8 byte-order mark: Excel on Chinese Windows otherwise reads it as GBK (mojibake)
+    "csv-excel": Format("CSV (Excel)", "CSV", ".csv", "text/csv", {"WRITE_BOM": "YES"}),
     "shp": Format("Shapefile (zip)", "ESRI Shapefile", ".shp", "application/zip"),  # encoding UTF-8 writes the .cpg
     # LIBKML writes the "id" field as the Placemark id and "name" as its name
     "kml": Format("KML", "LIBKML", ".kml", "application/vnd.google-earth.kml+xml"),

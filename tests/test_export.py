@@ -190,3 +190,17 @@ def test_long_chinese_text_in_a_shapefile_is_cut_on_a_character_boundary_and_sai
     assert got == note[:DBF_TEXT_BYTES // 3] and "\ufffd" not in got  # 84 whole characters, nothing broken
     back = read_file(path, live.kind)  # the note file in the zip is ignored by the importer
     assert back.report.ok and len(back) == live.count
+
+
+def test_a_csv_for_excel_starts_with_a_byte_order_mark_and_reads_back(client, tmp_path):
+    from layers.readers import read_file
+    from layers.registry import get
+
+    plain = client.get("/api/layers/outdoor_dining_pilots/download?format=csv").data
+    excel = client.get("/api/layers/outdoor_dining_pilots/download?format=csv-excel").data
+    assert not plain.startswith(b"\xef\xbb\xbf") and excel.startswith(b"\xef\xbb\xbf")
+    assert excel[3:] == plain  # the same text, so Excel on Chinese Windows shows it as UTF-8
+    path = tmp_path / "excel.csv"
+    path.write_bytes(excel)
+    layer = read_file(path, get("outdoor_dining_pilots"))
+    assert layer.report.ok and len(layer) == 13
