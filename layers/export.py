@@ -140,6 +140,8 @@ def _write(path: Path, kind, layer: Layer, positions: np.ndarray, fmt: Format, l
         names.append(SHAPEFILE_NAMES.get(fld.name, fld.name) if fmt.driver == "ESRI Shapefile" else fld.name)
         data.append(column)
         masks.append(mask)
+    if fmt.driver == "LIBKML":  # KML "bool" fields read back as 0 in GDAL 3.6 / QGIS 3.22: write 1 and 0
+        data = [column.astype(np.int64) if column.dtype == bool else column for column in data]
     if fmt.driver == "ESRI Shapefile":
         ids, cuts = [str(layer.ids[i]) for i in positions], []
         for j, (name, column) in enumerate(zip(names, data)):
@@ -221,8 +223,8 @@ class CachedExport:
 
 #: Raised whenever what an export writes changes (a format option, a column): cached files of an older
 #: revision are then built again instead of being served (2: GeoPackage 1.2; 3: Shapefile text cut on a
-#: character boundary, with a note).
-EXPORT_REVISION = 3
+#: character boundary, with a note; 4: KML booleans as 1/0).
+EXPORT_REVISION = 4
 
 
 class ExportCache:

@@ -204,3 +204,19 @@ def test_a_csv_for_excel_starts_with_a_byte_order_mark_and_reads_back(client, tm
     path.write_bytes(excel)
     layer = read_file(path, get("outdoor_dining_pilots"))
     assert layer.report.ok and len(layer) == 13
+
+
+def test_kml_booleans_are_written_as_1_and_0_that_older_gdal_reads(client, tmp_path):
+    import re
+
+    from layers.readers import read_file
+    from layers.registry import get
+
+    kml = client.get("/api/layers/night_economy_zones/download?format=kml").data.decode("utf-8")
+    # GDAL 3.6 / QGIS 3.22 read the value "true" as the integer 0: the flag is written as 1 or 0
+    values = re.findall(r'<SimpleData name="is_24h_pilot">([^<]*)</SimpleData>', kml)
+    assert set(values) <= {"0", "1"} and "1" in values
+    path = tmp_path / "n.kml"
+    path.write_text(kml, "utf-8")
+    back = read_file(path, get("night_economy_zones"))
+    assert back.report.ok and sum(1 for p in back.properties if p.get("is_24h_pilot") is True) == values.count("1")
