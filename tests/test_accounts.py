@@ -9,23 +9,11 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from layers.store import Store
-from webmap import create_app
 
 from .test_auth import post_login
-from .test_staff import PASSWORD, login, token
+from .test_staff import PASSWORD, app, login, token  # noqa: F401 - the staff app fixture
 
 NEW = "violet ferry window 42"
-
-
-@pytest.fixture
-def app(tmp_path):
-    """The app with an admin and two editors of outdoor_dining_pilots (as tests/test_staff.py)."""
-    app = create_app({"TESTING": True, "BASEMAP": "none", "UPLOAD_DIR": str(tmp_path / "uploads")})
-    store = app.extensions["store"]
-    store.create_user("admin", generate_password_hash(PASSWORD), "admin", [], actor="test")
-    for name in ("ed", "ed2"):
-        store.create_user(name, generate_password_hash(PASSWORD), "editor", ["outdoor_dining_pilots"], actor="test")
-    return app
 
 
 def store_of(app):

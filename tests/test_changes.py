@@ -10,40 +10,17 @@ import re
 from datetime import date, datetime, timezone
 
 import pytest
-from werkzeug.security import generate_password_hash
 import shapely
 
 from layers import changes
 from layers.load import read_layer
 from layers.registry import get
-from layers.store import Store
-from webmap import create_app
 
 from .conftest import feature_collection, point
-from .test_staff import PASSWORD, login, publish_form, upload
+from .test_staff import app, login, publish_form, upload  # noqa: F401 - the staff app fixture
+from .test_store import store  # noqa: F401 - on SQLite and PostgreSQL
 
 DINING = get("outdoor_dining_pilots")
-
-
-@pytest.fixture
-def app(tmp_path):
-    """The app with an admin and two editors of outdoor_dining_pilots (as tests/test_staff.py)."""
-    app = create_app({"TESTING": True, "BASEMAP": "none", "UPLOAD_DIR": str(tmp_path / "uploads")})
-    store = app.extensions["store"]
-    store.create_user("admin", generate_password_hash(PASSWORD), "admin", [], actor="test")
-    for name in ("ed", "ed2"):
-        store.create_user(name, generate_password_hash(PASSWORD), "editor", ["outdoor_dining_pilots"], actor="test")
-    return app
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    url = f"sqlite:///{tmp_path}/store.sqlite" if request.param == "sqlite" else \
-        request.getfixturevalue("postgres").new_database()
-    s = Store(url)
-    s.upgrade()
-    yield s
-    s.engine.dispose()
 
 
 def layer_of(features):
