@@ -276,13 +276,17 @@ def set_password(name: str):
     click.echo(f"password of {name} changed; their sessions have ended")
 
 
+def _set_active(name: str, active: bool) -> None:
+    if not _store().set_active(name, active, actor=_author(None)):
+        click.echo(f"no user named {name!r}", err=True)
+        raise SystemExit(1)
+
+
 @users_cli.command("deactivate")
 @click.argument("name")
 def deactivate(name: str):
     """Stop NAME from logging in; every session of NAME ends at once. Undo with `users activate`."""
-    if not _store().set_active(name, False, actor=_author(None)):
-        click.echo(f"no user named {name!r}", err=True)
-        raise SystemExit(1)
+    _set_active(name, False)
     click.echo(f"{name} is deactivated; their sessions have ended (undo: flask --app webmap users activate {name})")
 
 
@@ -290,9 +294,7 @@ def deactivate(name: str):
 @click.argument("name")
 def activate(name: str):
     """Let a deactivated NAME log in again."""
-    if not _store().set_active(name, True, actor=_author(None)):
-        click.echo(f"no user named {name!r}", err=True)
-        raise SystemExit(1)
+    _set_active(name, True)
     click.echo(f"{name} may log in again")
 
 
