@@ -67,6 +67,12 @@ _SHAPEFILE_MAGIC = (9994).to_bytes(4, "big")
 _WKT_START = re.compile(rb"\s*(PROJCS|GEOGCS|GEOCCS|COMPD_CS|PROJCRS|GEOGCRS|GEODCRS|BOUNDCRS|COMPOUNDCRS)\s*\[", re.I)
 
 
+def _head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a file (uploads may be hundreds of megabytes: never read them whole to look)."""
+    with open(path, "rb") as fh:
+        return fh.read(size)
+
+
 def _os_litter(name: str) -> bool:
     """Files an operating system adds to a zip (macOS Finder's __MACOSX/ and ._ resource forks)."""
     parts = name.replace("\\", "/").split("/")
@@ -114,20 +120,21 @@ def _unpack_shapefile(path: Path, folder: Path) -> Path:
             with archive.open(member) as src, open(folder / f"layer{part}", "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
     target = folder / "layer.shp"
-    if target.read_bytes()[:4] != _SHAPEFILE_MAGIC:
+    if _head(target, 4) != _SHAPEFILE_MAGIC:
         raise Refused("压缩包里的 .shp 不是 Shapefile The .shp in the archive is not a Shapefile (its header is wrong)")
     prj = folder / "layer.prj"
     if prj.exists() and prj.stat().st_size:
-        if not _WKT_START.match(prj.read_bytes()[:256]):
+        text = _head(prj, 65536)
+        if not _WKT_START.match(text[:256]):
             raise Refused("压缩包里的 .prj 不是坐标系定义 The .prj in the archive is not a WKT coordinate system "
                           "definition")
-        check_crs_text(prj.read_bytes()[:65536].decode("utf-8", "replace"))
+        check_crs_text(text.decode("utf-8", "replace"))
     return target
 
 
 def _check_text(path: Path, title: str) -> None:
     """A CSV must be text: not XML (an OGR VRT, say), JSON, a database or an archive under another name."""
-    head = path.read_bytes()[:65536]
+    head = _head(path, 65536)
     body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if b"\0" in head or body.startswith((b"<", b"{", b"[", b"SQLite format 3", b"PK\x03\x04")):
         kind = ("XML" if body.startswith(b"<") else "JSON" if body.startswith((b"{", b"[")) else "binary data")
@@ -202,8 +209,7 @@ def check_geopackage(path: Path, max_features: int | None = None, layer_id: str 
     than the R-tree index, triggers other than the standard ones, a feature table that is not a plain table,
     and more than ``max_features`` rows (counted before anything is read)."""
     max_features = MAX_FEATURES if max_features is None else max_features
-    with open(path, "rb") as fh:
-        header = fh.read(100)
+    header = _head(path, 100)
     if not header.startswith(b"SQLite format 3\0") or int.from_bytes(header[68:72], "big") not in _GPKG_IDS:
         raise Refused("文件内容不是 GeoPackage This file is named .gpkg but is not a GeoPackage (SQLite with "
                       "application_id GPKG): refused")
@@ -483,7 +489,7 @@ def read_file(path: str | Path, kind: LayerKind, *, encoding: str | None = None,
                                           "CSV files (or use wgs84, gcj02, bd09)")
         return read_layer(path, kind, source=source, encoding=encoding or "utf-8", crs=crs, repair=repair,
                           swap=swap)
-    head = path.read_bytes()[:512].lstrip().lower()
+    head = _head(path, 512).lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
         return _refused(kind, source, "这是网页，不是数据文件 This is an HTML page, not a data file (a download that went "
                                       "wrong?)")
