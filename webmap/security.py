@@ -7,6 +7,7 @@ writes its absolute links with (PUBLIC_URL), so no request's Host header can red
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import re
@@ -38,14 +39,15 @@ def tile_sources(basemaps) -> list[str]:
     return sorted(set(sources))
 
 
-def folium_header_hashes() -> list[str]:
+@functools.cache
+def folium_header_hashes() -> tuple[str, ...]:
     """CSP hashes of the inline scripts folium writes into every map's <head> (its L_NO_TOUCH/L_DISABLE_3D
     switches, the same for every map): allowed by hash, while the map's own script carries the nonce."""
     fmap = folium.Map(tiles=None)
     root = fmap.get_root()
     root.render()
     bodies = re.findall(r"<script>(.*?)</script>", root.header.render(), re.S)
-    return [f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'" for b in bodies]
+    return tuple(f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'" for b in bodies)
 
 
 def content_security_policy(basemaps) -> dict:
