@@ -23,7 +23,7 @@ import numpy as np
 import shapely
 from pyogrio import raw
 
-from . import gdalpolicy
+from . import fieldtypes, gdalpolicy
 from .load import Layer
 
 gdalpolicy.apply()
@@ -82,15 +82,11 @@ def _text(values, csv: bool) -> np.ndarray:
     return np.array([neutralize_formula(t) if csv and t is not None else t for t in texts], dtype=object)
 
 
-def _column(fld_type: str, values: list, csv: bool = False):
-    present = np.array([v is not None for v in values], dtype=bool)
-    if fld_type in ("integer", "year"):
-        return np.array([v if v is not None else 0 for v in values], dtype=np.int64), ~present
-    if fld_type == "number":
-        return np.array([v if v is not None else np.nan for v in values], dtype=np.float64), None
-    if fld_type == "boolean":
-        return np.array([bool(v) for v in values], dtype=bool), ~present
-    return _text(values, csv), None
+def _column(fld, values: list, csv: bool = False):
+    data, mask = fieldtypes.column(fld, values)
+    if csv and data.dtype == object:
+        data = np.array([neutralize_formula(t) if t is not None else t for t in data], dtype=object)
+    return data, mask
 
 
 #: A Shapefile (dBase) text field holds at most 254 bytes; GDAL cuts longer UTF-8 text in mid-character.
@@ -136,7 +132,7 @@ def _write(path: Path, kind, layer: Layer, positions: np.ndarray, fmt: Format, l
     csv = fmt.driver == "CSV"
     names, data, masks = ["id"], [_text([layer.ids[i] for i in positions], csv)], [None]
     for fld in kind.fields:
-        column, mask = _column(fld.type, [p.get(fld.name) for p in props], csv)
+        column, mask = _column(fld, [p.get(fld.name) for p in props], csv)
         names.append(SHAPEFILE_NAMES.get(fld.name, fld.name) if fmt.driver == "ESRI Shapefile" else fld.name)
         data.append(column)
         masks.append(mask)

@@ -9,14 +9,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .properties import check_value
+from . import fieldtypes
 from .schema import LayerKind
 
 DEFAULT_LIMIT = 100
 #: Larger limits are clamped to this (documented in the OpenAPI document and the README).
 MAX_LIMIT = 10000
-#: Field types that can be used as equality filters (their values come as text in a URL).
-FILTERABLE = ("text", "enum", "district", "integer", "year", "boolean", "opening_hours")
 
 
 class QueryError(ValueError):
@@ -37,7 +35,7 @@ class FeatureQuery:
 
 def filter_fields(kind: LayerKind) -> list:
     """The declared fields a query may filter on."""
-    return [f for f in kind.fields if f.type in FILTERABLE]
+    return [f for f in kind.fields if fieldtypes.of(f).equality_filter]
 
 
 def parse_bbox(text: str) -> tuple[float, ...]:
@@ -72,21 +70,10 @@ def _integer(name: str, text: str, minimum: int) -> int:
 
 
 def _filter_value(fld, text: str):
-    if fld.type in ("integer", "year"):
-        try:
-            value = int(text)
-        except ValueError:
-            raise QueryError(fld.name, f"{fld.name} must be a whole number, not {text[:40]!r}") from None
-    elif fld.type == "boolean":
-        if text not in ("true", "false"):
-            raise QueryError(fld.name, f"{fld.name} must be true or false, not {text[:40]!r}")
-        value = text == "true"
-    else:
-        value = text
-    reason = check_value(fld, value) if fld.type in ("enum", "district") else None
-    if reason:
-        raise QueryError(fld.name, f"{fld.name}: {reason}")
-    return value
+    try:
+        return fieldtypes.from_text(fld, text)
+    except ValueError as exc:
+        raise QueryError(fld.name, f"{fld.name}: {exc}"[:400]) from None
 
 
 def parse(kind: LayerKind, params: dict[str, list[str]], *, paging: bool = True,

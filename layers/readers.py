@@ -31,7 +31,7 @@ import shapely
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from . import coords, gdalpolicy, textenc
+from . import coords, fieldtypes, gdalpolicy, textenc
 from .export import restore_formula
 from .load import Layer, check_features, read_layer
 from .problems import Report
@@ -382,27 +382,6 @@ def _field_names(kind: LayerKind, names: list[str]) -> dict[str, str]:
     return {n: n if counts[target] > 1 and n != target else target for n, target in found.items()}
 
 
-def _coerce(fld, value):
-    """Text-only formats (CSV, KML) carry numbers and booleans as text (or booleans as 0/1): read them as
-    the field declares."""
-    if fld is not None and fld.type == "boolean" and isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if fld is not None and fld.type == "text" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(int(value)) if float(value).is_integer() else str(value)  # codes such as adcode 370202
-    if not isinstance(value, str) or fld is None:
-        return value
-    try:
-        if fld.type in ("integer", "year"):
-            return int(value)
-        if fld.type == "number":
-            value = float(value)
-    except ValueError:
-        return value
-    if fld.type == "boolean" and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-        return value.lower() in ("true", "1", "yes")
-    return value
-
-
 def _python(value):
     if isinstance(value, (np.generic,)):
         value = value.item()
@@ -456,7 +435,7 @@ def _read_gdal(path: Path, fmt: GdalFormat, kind, source: str, encoding: str | N
                                             for v in columns[names.index(id_col)]]
     features = []
     for i in range(count):
-        props = {name: _coerce(fields.get(name), _python(col[i])) for name, col in keep}
+        props = {name: fieldtypes.coerce(fields.get(name), _python(col[i])) for name, col in keep}
         props = {k: v for k, v in props.items() if v is not None}
         fid = _python(columns[names.index(id_col)][i]) if id_col else None  # None: load.content_id makes one
         features.append({"type": "Feature", "id": fid, "properties": props,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-#: Value types a property may be declared with. Each is checked by :mod:`layers.properties`.
-FIELD_TYPES = ("text", "integer", "number", "boolean", "enum", "year", "opening_hours", "district")
+from . import fieldtypes
+
+#: Value types a property may be declared with; what each means is one entry of :data:`layers.fieldtypes.TYPES`.
+FIELD_TYPES = tuple(fieldtypes.TYPES)
 
 #: Geometry types of RFC 7946.
 GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
@@ -115,8 +117,9 @@ class LayerKind:
             "style": self.style,
             "rules": [{"prop": r.prop, "value": r.value, "style": r.style, "zh": r.zh, "en": r.en}
                       for r in self.rules],
-            "fields": [{"name": f.name, "type": f.type, "zh": f.zh, "en": f.en, "required": f.required,
-                        "choices": {c: list(f.choice_labels.get(c, (c, c))) for c in f.choices}}
+            "fields": [{"name": f.name, "type": f.type, "input": fieldtypes.TYPES[f.type].input,
+                        "zh": f.zh, "en": f.en, "required": f.required,
+                        "choices": {c: list(labels) for c, labels in fieldtypes.choices(f).items()}}
                        for f in self.fields],
             "popup": list(self.popup),
         }

@@ -17,6 +17,8 @@ if [ "$purpose" = test ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_needed+=(postgresql)
   # shared state between servers (log-in limits) is tested on a real Redis
   command -v redis-server >/dev/null || apt_needed+=(redis-server)
+  # Debian's own (older) GDAL reads our downloads and our OGC API back, as GIS offices' QGIS/GDAL would
+  command -v ogrinfo >/dev/null || apt_needed+=(gdal-bin)
 fi
 if [ ${#apt_needed[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

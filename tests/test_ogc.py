@@ -84,7 +84,7 @@ def test_limit_default_and_clamp(client, data_copy):
     ({"offset": "-1"}, "offset must be at least 0"),
     ({"status": "open"}, "'open' is not one of"),
     ({"district": "朝阳区"}, "not one of Qingdao's districts"),
-    ({"is_24h_pilot": "yes"}, "true or false"),
+    ({"is_24h_pilot": "maybe"}, "true or false"),
     ({"colour": "red"}, "unknown parameter 'colour'"),
     ({"f": "xml"}, "f='xml' is not offered"),
 ])

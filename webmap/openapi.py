@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from flask import url_for
 
-from layers import query
-from layers.area import DISTRICT_NAMES
+from layers import fieldtypes, query
 
 _JSON, _GEOJSON, _HTML = "application/json", "application/geo+json", "text/html"
-_TYPES = {"integer": {"type": "integer"}, "year": {"type": "integer"}, "boolean": {"type": "boolean"},
-          "number": {"type": "number"}}
-
-
-def _field_schema(fld) -> dict:
-    schema = dict(_TYPES.get(fld.type, {"type": "string"}))
-    if fld.type == "enum":
-        schema["enum"] = list(fld.choices)
-    if fld.type == "district":
-        schema["enum"] = list(DISTRICT_NAMES)
-    return schema
-
-
 def queryables(kind, self_url: str) -> dict:
     """JSON Schema of the fields a collection can be filtered on (OGC API - Features - Part 3 style)."""
-    props = {f.name: dict(_field_schema(f), title=f"{f.zh} {f.en}") for f in query.filter_fields(kind)}
+    props = {f.name: fieldtypes.json_schema(f) for f in query.filter_fields(kind)}
     props["geometry"] = {"$ref": "https://geojson.org/schema/Geometry.json"}
     return {"$schema": "https://json-schema.org/draft/2019-09/schema", "$id": self_url, "type": "object",
             "title": f"{kind.zh} {kind.en}", "properties": props, "additionalProperties": False}
@@ -116,7 +102,7 @@ def document(catalog) -> dict:
     }
     for live in catalog:
         cid = live.kind.id
-        filters = [_param(f.name, _field_schema(f), f"Equality filter: {f.zh} {f.en}")
+        filters = [_param(f.name, fieldtypes.json_schema(f, title=False), f"Equality filter: {f.zh} {f.en}")
                    for f in query.filter_fields(live.kind)]
         paths[f"/collections/{cid}/items"] = {"get": {
             "summary": f"Features of {live.kind.en} ({live.kind.zh})", "operationId": f"getFeatures_{cid}",

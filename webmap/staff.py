@@ -26,7 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 
 from layers import accounts, coords, jsontext
-from layers.area import DISTRICT_NAMES, check_districts
+from layers.area import check_districts
 from layers.changes import history_rows
 from layers.load import read_document
 from layers.problems import Report
@@ -306,7 +306,7 @@ def edit(layer_id: str):
     shell = mapshell.editor(kind, basemap)
     config = dict(shell.config, data=url_for("api.layer", layer_id=layer_id), save=url_for("staff.save", layer_id=layer_id),
                   context=url_for("api.layer", layer_id="districts"),
-                  version=_store().live_versions().get(layer_id, 0), districts=list(DISTRICT_NAMES))
+                  version=_store().live_versions().get(layer_id, 0))
     return render_template("staff/edit.html", kind=kind, shell=shell, config=config)
 
 

@@ -30,18 +30,21 @@
   }
 
   function parse(field, input) {
-    if (field.type === 'boolean') { return input.checked; }
+    // field.input is the field type's editing hint, declared once in layers/fieldtypes.py
+    if (field.input === 'checkbox') { return input.checked; }
     var text = input.value.trim();
     if (text === '') { return null; }
-    if (field.type === 'integer' || field.type === 'year') { return /^-?\d+$/.test(text) ? parseInt(text, 10) : text; }
-    if (field.type === 'number') { return isNaN(Number(text)) ? text : Number(text); }
+    if (field.input === 'integer') { return /^-?\d+$/.test(text) ? parseInt(text, 10) : text; }
+    if (field.input === 'number') { return isNaN(Number(text)) ? text : Number(text); }
     return text;
   }
 
   function inputFor(field, value) {
     var input;
-    var choices = field.type === 'district' ? config.districts.map(function (d) { return [d, d]; })
-      : Object.keys(field.choices || {}).map(function (c) { return [c, field.choices[c].join(' · ')]; });
+    var choices = Object.keys(field.choices || {}).map(function (c) {
+      var labels = field.choices[c];
+      return [c, labels[0] === labels[1] ? labels[0] : labels.join(' · ')];
+    });
     if (choices.length) {
       input = el('select');
       input.appendChild(el('option', null, '—'));
@@ -52,15 +55,15 @@
         input.appendChild(option);
       });
       input.value = value === undefined || value === null ? '' : String(value);
-    } else if (field.type === 'boolean') {
+    } else if (field.input === 'checkbox') {
       input = el('input');
       input.type = 'checkbox';
       input.checked = value === true;
     } else {
       input = el('input');
-      input.type = ['integer', 'year', 'number'].indexOf(field.type) >= 0 ? 'number' : 'text';
-      if (field.type === 'number') { input.step = 'any'; }
-      if (field.type === 'opening_hours') { input.placeholder = 'Mo-Su 10:00-22:00'; }
+      input.type = field.input === 'integer' || field.input === 'number' ? 'number' : 'text';
+      if (field.input === 'number') { input.step = 'any'; }
+      if (field.input === 'hours') { input.placeholder = 'Mo-Su 10:00-22:00'; }
       input.value = value === undefined || value === null ? '' : String(value);
     }
     input.name = field.name;

@@ -18,7 +18,7 @@
   }
 
   function display(field, value) {
-    if (field.type === 'boolean') { return value ? '是 yes' : '否 no'; }
+    if (field.input === 'checkbox') { return value ? '是 yes' : '否 no'; }
     var choice = field.choices && Object.prototype.hasOwnProperty.call(field.choices, value) ? field.choices[value] : null;
     if (choice) { return choice[0] === choice[1] ? choice[0] : choice[0] + ' · ' + choice[1]; }
     return String(value);
