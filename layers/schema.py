@@ -104,6 +104,18 @@ class LayerKind:
         return {f.name: f for f in self.fields}
 
     @property
+    def geometry_type(self) -> str:
+        """The one geometry type clients are told the kind has, and that it is served and exported as: the
+        multi-part type when the kind allows single and multi-part (a Polygon is served as a MultiPolygon of one
+        part), otherwise its only type. GIS clients type a layer from it; mixed types read as "Unknown"."""
+        multi = [t for t in self.geometry_types if t.startswith("Multi")]
+        if len(self.geometry_types) == 1:
+            return self.geometry_types[0]
+        if len(multi) == 1 and all(t in (multi[0], multi[0][5:]) for t in self.geometry_types):
+            return multi[0]
+        return "GeometryCollection"
+
+    @property
     def is_point_layer(self) -> bool:
         return set(self.geometry_types) <= {"Point", "MultiPoint"}
 
