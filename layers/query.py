@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from . import fieldtypes
+from . import fieldtypes, filtering
 from .schema import LayerKind
 
 DEFAULT_LIMIT = 100
@@ -25,17 +25,37 @@ class QueryError(ValueError):
         self.parameter = parameter
 
 
+#: Parameters that choose features (items and downloads alike); items also take sortby and properties.
+SELECTION_PARAMETERS = ("bbox", "datetime", "filter", "filter-lang", "filter-crs")
+MAX_SORT_KEYS = 5
+
+
 @dataclass(frozen=True)
 class FeatureQuery:
     bbox: tuple[float, ...] | None = None
+    #: equality parameters: property name (or "id") -> value
     filters: dict = field(default_factory=dict)
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    #: the CQL2 filter (layers.filtering), or None
+    filter: filtering.Node | None = None
+    #: the datetime parameter as a filter on the kind's temporal fields, or None (not asked, or no such field)
+    datetime: filtering.Node | None = None
+    #: (property name or "id", descending) pairs
+    sortby: tuple[tuple[str, bool], ...] = ()
+    #: the properties the items carry (None: all of them)
+    properties: tuple[str, ...] | None = None
+
+    def selection_args(self) -> dict:
+        """The arguments of layers.index.FeatureIndex.select for this query."""
+        return {"bbox": self.bbox, "filters": self.filters, "where": self.filter, "when": self.datetime,
+                "sortby": self.sortby}
 
 
 def filter_fields(kind: LayerKind) -> list:
-    """The declared fields a query may filter on."""
-    return [f for f in kind.fields if fieldtypes.of(f).equality_filter]
+    """The declared fields a query may filter on with a parameter named for the field (every declared field:
+    OGC API - Features - Part 3 "queryables as query parameters")."""
+    return list(kind.fields)
 
 
 def parse_bbox(text: str) -> tuple[float, ...]:
@@ -54,8 +74,9 @@ def parse_bbox(text: str) -> tuple[float, ...]:
     minx, miny, maxx, maxy = lo[0], lo[1], hi[0], hi[1]
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
         raise QueryError("bbox", "bbox is out of range: longitudes -180..180, latitudes -90..90 (WGS-84, lon/lat order)")
-    if minx > maxx or miny > maxy:
-        raise QueryError("bbox", "bbox minimum is greater than its maximum (order: minLon,minLat,maxLon,maxLat)")
+    if miny > maxy:
+        raise QueryError("bbox", "bbox minimum latitude is greater than its maximum (order: minLon,minLat,maxLon,maxLat)")
+    # minLon > maxLon is a box that crosses the antimeridian (OGC API - Features, 7.15.3): it is answered
     return (minx, miny, maxx, maxy)
 
 
@@ -76,15 +97,45 @@ def _filter_value(fld, text: str):
         raise QueryError(fld.name, f"{fld.name}: {exc}"[:400]) from None
 
 
+def parse_sortby(kind: LayerKind, text: str) -> tuple[tuple[str, bool], ...]:
+    """``+designation_year,-name`` (a "+" read from a URL may arrive as a space) -> ((name, descending), ...)."""
+    known = [filtering.ID, *kind.field_map]
+    keys = []
+    for item in text.split(","):
+        item = item.strip()
+        descending = item.startswith("-")
+        name = item[1:].strip() if item[:1] in "+-" and item else item
+        if name not in known:
+            raise QueryError("sortby", f"sortby: 没有属性「{name[:60]}」 · sortby: unknown property {name[:60]!r}; "
+                                       f"sort by {', '.join(known)} (prefix - for descending)")
+        if any(name == k for k, _ in keys):
+            raise QueryError("sortby", f"sortby: 属性「{name}」重复 · sortby names {name!r} twice")
+        keys.append((name, descending))
+    if len(keys) > MAX_SORT_KEYS:
+        raise QueryError("sortby", f"sortby: 最多 {MAX_SORT_KEYS} 个属性 · sortby takes at most {MAX_SORT_KEYS} keys")
+    return tuple(keys)
+
+
+def parse_properties(kind: LayerKind, text: str) -> tuple[str, ...]:
+    """``name,district`` -> the declared properties the items carry (an empty value: none)."""
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in kind.field_map]
+    if unknown:
+        raise QueryError("properties", f"properties: 没有属性「{unknown[0][:60]}」 · properties: unknown property "
+                                       f"{unknown[0][:60]!r}; choose from {', '.join(kind.field_map)}")
+    return names
+
+
 def parse(kind: LayerKind, params: dict[str, list[str]], *, paging: bool = True,
           other: tuple[str, ...] = ("f",)) -> FeatureQuery:
     """Check ``params`` (name -> values) for a query of ``kind``; unknown names are refused.
 
     ``other`` names parameters the caller handles itself (such as ``f``); with ``paging`` False,
-    ``limit``/``offset`` are not accepted (downloads return every match).
+    ``limit``/``offset``/``sortby``/``properties`` are not accepted (downloads return every match).
     """
     fields = {f.name: f for f in filter_fields(kind)}
-    known = {"bbox", *fields, *other} | ({"limit", "offset"} if paging else set())
+    known = ({*SELECTION_PARAMETERS, filtering.ID, *fields, *other}
+             | ({"limit", "offset", "sortby", "properties"} if paging else set()))
     for name, values in params.items():
         if name not in known:
             raise QueryError(name, f"unknown parameter {name!r}; this collection accepts: {', '.join(sorted(known))}")
@@ -92,9 +143,28 @@ def parse(kind: LayerKind, params: dict[str, list[str]], *, paging: bool = True,
             raise QueryError(name, f"parameter {name!r} is given {len(values)} times; give it once")
     one = {name: values[0] for name, values in params.items()}
     limit = _integer("limit", one["limit"], 1) if "limit" in one else DEFAULT_LIMIT
+    filters = {name: _filter_value(fields[name], one[name]) for name in fields if name in one}
+    if filtering.ID in one:
+        filters[filtering.ID] = one[filtering.ID]
+    if ("filter-lang" in one or "filter-crs" in one) and "filter" not in one:
+        raise QueryError("filter-lang" if "filter-lang" in one else "filter-crs",
+                         "filter-lang/filter-crs 需与 filter 一起使用 · filter-lang and filter-crs go with a filter")
+    try:
+        where = (filtering.parse(kind, one["filter"], one.get("filter-lang", "cql2-text"),
+                                 one.get("filter-crs", filtering.CRS84)) if "filter" in one else None)
+    except filtering.FilterError as exc:
+        raise QueryError("filter", f"filter: {exc}"[:600]) from None
+    try:
+        when = filtering.parse_datetime(kind, one["datetime"]) if "datetime" in one else None
+    except filtering.FilterError as exc:
+        raise QueryError("datetime", f"datetime: {exc}"[:400]) from None
     return FeatureQuery(
         bbox=parse_bbox(one["bbox"]) if "bbox" in one else None,
-        filters={name: _filter_value(fields[name], one[name]) for name in fields if name in one},
+        filters=filters,
         limit=min(limit, MAX_LIMIT),
         offset=_integer("offset", one["offset"], 0) if "offset" in one else 0,
+        filter=where,
+        datetime=when,
+        sortby=parse_sortby(kind, one["sortby"]) if "sortby" in one else (),
+        properties=parse_properties(kind, one["properties"]) if "properties" in one else None,
     )

@@ -75,7 +75,7 @@ def test_limit_default_and_clamp(client, data_copy):
 
 @pytest.mark.parametrize("params, expected", [
     ({"bbox": "1,2,3"}, "bbox needs 4 numbers"),
-    ({"bbox": "120.5,36,120.3,36.1"}, "minimum is greater"),
+    ({"bbox": "120.3,36.1,120.5,36"}, "minimum latitude is greater"),
     ({"bbox": "120,nan,121,37"}, "finite"),
     ({"bbox": "120,36,121,95"}, "out of range"),
     ({"bbox": "a,b,c,d"}, "numbers separated by commas"),

@@ -8,7 +8,6 @@ import tempfile
 import weakref
 from pathlib import Path
 
-import numpy as np
 from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file, url_for
 
 from layers import export, query
@@ -89,11 +88,11 @@ def download(layer_id: str):
     live = _catalog().get(layer_id)
     fmt = _format()
     q = query.parse(live.kind, request.args.to_dict(flat=False), paging=False, other=("format",))
-    selected = live.index.select(q.bbox, q.filters)
-    if selected is None:
+    selection = live.index.select(**q.selection_args())
+    if selection.is_all:
         return _send_whole(live, fmt)
-    _within_budget(len(selected))
-    return _attachment(*export.export([(live.kind, live.layer, selected)], fmt, f"qingdao-{layer_id}"))
+    _within_budget(selection.count)
+    return _attachment(*export.export([(live.kind, live.layer, selection.positions)], fmt, f"qingdao-{layer_id}"))
 
 
 def _within_budget(count: int) -> None:
@@ -121,8 +120,7 @@ def download_view():
     selections = []
     for layer_id in dict.fromkeys(ids):
         live = _catalog().get(layer_id)
-        selected = live.index.select(bbox)
-        selections.append((live.kind, live.layer, np.arange(live.count) if selected is None else selected))
+        selections.append((live.kind, live.layer, live.index.select(bbox).positions))
     _within_budget(sum(len(positions) for _, _, positions in selections))
     return _attachment(*export.export(selections, fmt, "qingdao-view"))
 

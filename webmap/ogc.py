@@ -11,11 +11,10 @@ import json
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
-import numpy as np
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 from werkzeug.routing import PathConverter
 
-from layers import export, query
+from layers import export, featurejson, query
 from layers.area import BOUNDS
 
 from . import mapshell, openapi
@@ -64,6 +63,26 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    # Part 3: filtering with CQL2 (layers.filtering), queryables (also as query parameters)
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    # the same classes under their draft names, which QGIS (3.32+) and GDAL look for
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-operators",
+    # sortby: the class pygeoapi declares (OGC API - Records), and the draft Features Part 8's
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+    "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting",
+    # properties: the draft Features Part 6's property selection
+    "http://www.opengis.net/spec/ogcapi-features-6/1.0/conf/property-selection",
 ]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GEOJSON = "application/geo+json"
@@ -169,10 +188,10 @@ def items(collection_id: str):
     html = wants_html()
     q = _query(live, request.args.to_dict(flat=False))
     limit = min(q.limit, HTML_PAGE_LIMIT) if html else q.limit
-    selected = live.index.select(q.bbox, q.filters)
-    matched = live.count if selected is None else len(selected)
-    start, stop = min(q.offset, matched), min(q.offset + limit, matched)
-    positions = np.arange(start, stop) if selected is None else selected[start:stop]
+    selection = live.index.select(**q.selection_args())
+    matched = selection.count
+    positions = selection.page(q.offset, limit)
+    start, stop = min(q.offset, matched), min(q.offset, matched) + len(positions)
     args = {k: v for k, v in request.args.items() if k not in ("offset", "f", "crs")}
     if limit != q.limit:
         args["limit"] = str(limit)
@@ -197,9 +216,12 @@ def items(collection_id: str):
         return render_template("ogc/items.html", doc=head, live=live, rows=live.index.rows(positions),
                                preview=mapshell.preview(live.kind, live.layer.geometries[positions]),
                                page_limit=HTML_PAGE_LIMIT)
-    body = (json.dumps(head, ensure_ascii=False)[:-1].encode() + b',"features":['
-            + live.encoding().features(positions) + b"]}")
-    return Response(body, mimetype=GEOJSON)
+    encoded = live.encoding()
+    if q.properties is None:
+        features = encoded.features(positions)
+    else:  # only this page is re-serialized
+        features = featurejson.with_properties([encoded.feature(i) for i in positions.tolist()], q.properties)
+    return Response(featurejson.collection(head, features), mimetype=GEOJSON)
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id:feature_id>", merge_slashes=False)
@@ -215,6 +237,4 @@ def item(collection_id: str, feature_id: str):
     if html:
         return render_template("ogc/item.html", live=live, item_links=links, rows=live.index.rows([position]),
                                preview=mapshell.preview(live.kind, live.layer.geometries[[position]]))
-    feature = bytes(live.encoding().feature(position))
-    body = feature[:-1] + b',"links":' + json.dumps(links, ensure_ascii=False).encode() + b"}"
-    return Response(body, mimetype=GEOJSON)
+    return Response(featurejson.feature(live.encoding().feature(position), {"links": links}), mimetype=GEOJSON)

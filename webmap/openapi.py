@@ -8,10 +8,14 @@ from layers import fieldtypes, query
 
 _JSON, _GEOJSON, _HTML = "application/json", "application/geo+json", "text/html"
 def queryables(kind, self_url: str) -> dict:
-    """JSON Schema of the fields a collection can be filtered on (OGC API - Features - Part 3 style)."""
-    props = {f.name: fieldtypes.json_schema(f) for f in query.filter_fields(kind)}
-    props["geometry"] = {"$ref": "https://geojson.org/schema/Geometry.json"}
-    return {"$schema": "https://json-schema.org/draft/2019-09/schema", "$id": self_url, "type": "object",
+    """The queryables of a collection (OGC API - Features - Part 3): a JSON Schema of every declared property
+    (its schema from layers.fieldtypes), the id and the geometry; each may be used in a CQL2 filter, in sortby
+    (not the geometry) and as a query parameter of its own (not the geometry)."""
+    props = {"id": {"title": "要素编号 Feature id", "type": "string", "x-ogc-role": "id"}}
+    props.update({f.name: fieldtypes.json_schema(f) for f in query.filter_fields(kind)})
+    props["geometry"] = {"title": "几何 Geometry", "format": f"geometry-{kind.geometry_type.lower()}",
+                         "x-ogc-role": "primary-geometry"}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": self_url, "type": "object",
             "title": f"{kind.zh} {kind.en}", "properties": props, "additionalProperties": False}
 
 
@@ -39,6 +43,29 @@ _LIMIT = _param("limit", {"type": "integer", "minimum": 1, "default": query.DEFA
                 f"Features per page; values above {query.MAX_LIMIT} are clamped to {query.MAX_LIMIT}.")
 _CRS = [_param(name, {"type": "string", "enum": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]},
                "Coordinate reference system (only CRS84 is offered).") for name in ("crs", "bbox-crs")]
+_SELECT = [
+    _param("filter", {"type": "string"},
+           "CQL2 filter (OGC API - Features - Part 3) on the queryables (/queryables): comparisons, LIKE, IN, "
+           "BETWEEN, IS NULL, AND/OR/NOT, S_INTERSECTS/S_WITHIN/S_CONTAINS/S_DISJOINT... with WKT in CRS84. "
+           "Example: designation_year >= 2020 AND name LIKE '%啤酒%'."),
+    _param("filter-lang", {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"},
+           "Language of filter."),
+    _param("filter-crs", {"type": "string", "enum": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]},
+           "CRS of the coordinates in filter (only CRS84 is offered)."),
+    _param("datetime", {"type": "string"},
+           "A date, a date-time or an interval (RFC 3339, .. for an open end): features whose designation year "
+           "overlaps it; collections without a time property match every feature."),
+]
+_SORTBY = _param("sortby", {"type": "array", "items": {"type": "string", "pattern": r"^[+-]?[A-Za-z0-9_]+$"}},
+                 "Sort keys: queryable names, prefix - for descending (+ or none: ascending); missing values last.",
+                 style="form", explode=False)
+
+
+def _properties(kind) -> dict:
+    return _param("properties", {"type": "array", "items": {"type": "string", "enum": [f.name for f in kind.fields]}},
+                  "Only these properties in the items (comma-separated names).", style="form", explode=False)
+
+
 _OFFSET = _param("offset", {"type": "integer", "minimum": 0, "default": 0}, "Features to skip (see the next/prev links).")
 
 _SCHEMAS = {
@@ -104,9 +131,10 @@ def document(catalog) -> dict:
         cid = live.kind.id
         filters = [_param(f.name, fieldtypes.json_schema(f, title=False), f"Equality filter: {f.zh} {f.en}")
                    for f in query.filter_fields(live.kind)]
+        filters.append(_param("id", {"type": "string"}, "Equality filter: the feature id"))
         paths[f"/collections/{cid}/items"] = {"get": {
             "summary": f"Features of {live.kind.en} ({live.kind.zh})", "operationId": f"getFeatures_{cid}",
-            "tags": [cid], "parameters": [_BBOX, _LIMIT, _OFFSET, *filters, *_CRS, _F],
+            "tags": [cid], "parameters": [_BBOX, _LIMIT, _OFFSET, *_SELECT, _SORTBY, _properties(live.kind), *filters, *_CRS, _F],
             # 429: HTML pages of features are rate-limited (HTML_RATE_LIMIT)
             "responses": _responses(_ref("featureCollection"), _GEOJSON, errors=(400, 429))}}
         paths[f"/collections/{cid}/items/{{featureId}}"] = {"get": {
