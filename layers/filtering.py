@@ -32,13 +32,17 @@ from .schema import LayerKind
 MAX_TEXT = 8000  # characters of filter text (a URL is shorter than that on most servers anyway)
 MAX_NODES = 200  # predicates, logical operators and literals
 MAX_DEPTH = 20  # nesting of logical operators
-MAX_VERTICES = 2000  # coordinates in all the geometry literals of a filter
+MAX_VERTICES = 500  # coordinates in all the geometry literals of a filter
 MAX_IN = 200  # values in one IN list
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 #: filter-crs values meaning CRS84 (lon/lat, WGS-84)
 CRS84_NAMES = {CRS84, "OGC:CRS84", "urn:ogc:def:crs:OGC:1.3:CRS84", "https://www.opengis.net/def/crs/OGC/1.3/CRS84"}
 LANGUAGES = ("cql2-text", "cql2-json")
+#: Earlier names of the languages: GDAL's OAPIF driver (3.12 too) sends its SQL filters as CQL text when the
+#: OpenAPI document offers filter-lang=cql-text, in the syntax CQL2 text kept (comparisons, LIKE, IS NULL,
+#: AND/OR/NOT).
+ALIASES = {"cql-text": "cql2-text"}
 #: The name a filter uses for a feature's geometry, and the id.
 GEOMETRY = "geometry"
 ID = "id"
@@ -153,19 +157,31 @@ def _parser():
                              "geometries cannot carry an SRID: coordinates are CRS84 (longitude latitude)")
 
             def wkt__multipoint_2(self, *coordinates):
+                if len(coordinates) == 1 and isinstance(coordinates[0], list):
+                    coordinates = tuple(coordinates[0])
                 return {"type": "MultiPoint", "coordinates": coordinates}
 
         path = Path(cql2_text.__file__).with_name("grammar.lark")
         grammar = path.read_text("utf-8")
-        quoted = "SINGLE_QUOTED: \"'\" /.*?/ \"'\""
-        if quoted in grammar:
-            grammar = grammar.replace(quoted, "SINGLE_QUOTED: /'(?:[^']|'')*'/")
+        for old, new in _GRAMMAR_FIXES:
+            if old not in grammar:
+                raise RuntimeError(f"pygeofilter's CQL2 grammar changed: {old!r} is gone; review _GRAMMAR_FIXES")
+            grammar = grammar.replace(old, new)
         _TEXT_PARSER = Lark(io.StringIO(grammar), parser="lalr", maybe_placeholders=False, transformer=Transformer(),
                             source_path=str(path), import_paths=[str(path.parent.parent)])
     return _TEXT_PARSER
 
 
 _TEXT_PARSER = None
+#: Where pygeofilter 0.4's CQL2 text grammar departs from CQL2 1.0: a quote inside a text is written twice
+#: ('O''Brien', as GDAL writes it), and NOT applies to any condition (its grammar refuses
+#: "NOT (a = 1 AND b = 2)", which GDAL sends, and "NOT NOT a = 1").
+_GRAMMAR_FIXES = (
+    ("SINGLE_QUOTED: \"'\" /.*?/ \"'\"", "SINGLE_QUOTED: /'(?:[^']|'')*'/"),
+    ('            | "NOT"i predicate                                               -> not_\n'
+     '            | "NOT"i "(" predicate ")"                                       -> not_\n',
+     '            | "NOT"i condition_1                                             -> not_\n'),
+)
 
 
 def _json_depth(value) -> tuple[int, int]:
@@ -195,7 +211,28 @@ def _parse_json(text: str):
         raise _too_large()
     if not isinstance(document, dict):
         raise _error("CQL2 JSON 过滤条件应为一个对象", "a cql2-json filter must be a JSON object")
-    return cql2_json.walk_cql_json(document)
+    try:
+        return cql2_json.walk_cql_json(_cql2_json_1_0(document))
+    except FilterError:
+        raise
+    except Exception as exc:  # the walker's KeyError, TypeError... on a document it does not expect
+        raise _error("无法解析过滤条件（CQL2 JSON）", f"the filter is not CQL2 JSON this server understands "
+                     f"({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def _cql2_json_1_0(node):
+    """CQL2 1.0's JSON where pygeofilter 0.4 reads an earlier draft: ``between`` with three arguments (it
+    expects [value, [low, high]]), and ``{"bbox": [...]}`` literals (read as BBOX(), in CQL2's order)."""
+    if isinstance(node, list):
+        return [_cql2_json_1_0(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"bbox"} and isinstance(node["bbox"], list):
+        return {"function": {"name": "bbox", "arguments": node["bbox"]}}
+    node = {key: _cql2_json_1_0(value) for key, value in node.items()}
+    if node.get("op") == "between" and isinstance(node.get("args"), list) and len(node["args"]) == 3:
+        node["args"] = [node["args"][0], node["args"][1:]]
+    return node
 
 
 def _too_large():
@@ -206,6 +243,7 @@ def _too_large():
 
 def parse(kind: LayerKind, text: str, lang: str = "cql2-text", crs: str = CRS84) -> Node:
     """The checked filter ``text`` (in ``lang``) on features of ``kind``; FilterError when it cannot be."""
+    lang = ALIASES.get(lang, lang)
     if lang not in LANGUAGES:
         raise _error(f"filter-lang={lang!r} 不受支持，可用 {'、'.join(LANGUAGES)}",
                      f"filter-lang={lang!r} is not offered; use {' or '.join(LANGUAGES)}")

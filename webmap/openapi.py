@@ -48,8 +48,8 @@ _SELECT = [
            "CQL2 filter (OGC API - Features - Part 3) on the queryables (/queryables): comparisons, LIKE, IN, "
            "BETWEEN, IS NULL, AND/OR/NOT, S_INTERSECTS/S_WITHIN/S_CONTAINS/S_DISJOINT... with WKT in CRS84. "
            "Example: designation_year >= 2020 AND name LIKE '%啤酒%'."),
-    _param("filter-lang", {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"},
-           "Language of filter."),
+    _param("filter-lang", {"type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"], "default": "cql2-text"},
+           "Language of filter; cql-text is read as cql2-text (GDAL's OAPIF driver sends its filters so)."),
     _param("filter-crs", {"type": "string", "enum": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]},
            "CRS of the coordinates in filter (only CRS84 is offered)."),
     _param("datetime", {"type": "string"},
