@@ -278,14 +278,23 @@ class FeatureIndex:
     def _like(column: Column, values: np.ndarray, pattern: str) -> np.ndarray:
         """LIKE on the distinct texts among ``values`` (few for an enum, or for a bbox window), then back to
         the features by their codes."""
-        codes = np.unique(values[values >= 0])
-        if len(codes) == len(column.categories):
-            matching = filtering.like_mask(column.categories, pattern)
+        categories = column.categories
+        if not len(categories):
+            return np.zeros(len(values), dtype=bool)
+        if len(values) * 8 < len(categories):  # a few features (a bbox window) of a column of many texts
+            codes, inverse = np.unique(values, return_inverse=True)
+            matching = filtering.like_mask(categories[np.maximum(codes, 0)], pattern) & (codes >= 0)
+            return matching[inverse]
+        # (np.unique sorts: a presence mask is ~50x faster on 10^6 codes)
+        seen = np.zeros(len(categories), dtype=bool)
+        seen[values[values >= 0]] = True
+        if seen.all():
+            matching = filtering.like_mask(categories, pattern)
         else:
-            matching = np.zeros(len(column.categories), dtype=bool)
-            matching[codes] = filtering.like_mask(column.categories[codes], pattern)
-        return np.where(values >= 0, matching[np.maximum(values, 0)], False) if len(matching) else \
-            np.zeros(len(values), dtype=bool)
+            codes = np.flatnonzero(seen)
+            matching = np.zeros(len(categories), dtype=bool)
+            matching[codes] = filtering.like_mask(categories[codes], pattern)
+        return np.where(values >= 0, matching[np.maximum(values, 0)], False)
 
     def _spatial_hits(self, node: filtering.Spatial) -> np.ndarray:
         """Sorted positions of the features that stand in ``node.op`` to the literal (disjoint: those that

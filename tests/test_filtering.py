@@ -480,3 +480,16 @@ def test_filters_do_not_change_the_plain_items():
     live = Catalog.from_directory(DATA).get("outdoor_dining_pilots")
     plain = live.index.select(**query.parse(DINING, {}).selection_args())
     assert plain.is_all and plain.page(0, 100).tolist() == list(range(live.count))
+
+
+def test_like_on_a_few_features_of_many_texts(synthetic):
+    """A bbox window of a column with a text per feature: LIKE runs on the window's texts only."""
+    geoms = synthetic.layer.geometries
+    box = (120.3, 36.1, 120.34, 36.14)
+    window = np.flatnonzero(shapely.intersects(geoms, shapely.box(*box))).tolist()
+    assert 0 < len(window) * 8 < 600
+    for pattern, test in [("%1%", lambda name: "1" in name), ("海景%", lambda name: name.startswith("海景")),
+                          ("%_1", lambda name: len(name) >= 2 and name.endswith("1"))]:
+        q = query.parse(DINING, {"bbox": [",".join(map(str, box))], "filter": [f"name LIKE '{pattern}'"]})
+        assert synthetic.select(**q.selection_args()).tolist() == [
+            i for i in window if test(synthetic.layer.properties[i]["name"])]
