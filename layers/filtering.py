@@ -17,6 +17,8 @@ import io
 import json
 import math
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -241,8 +243,30 @@ def _too_large():
                   f"{MAX_VERTICES} vertices in its geometries)")
 
 
+#: Checked filters by (kind, text, language, crs): a client paging through a filter, or asking the same one
+#: again, is not parsed again (the nodes are immutable).
+_CACHE: OrderedDict = OrderedDict()
+CACHE_SIZE = 256
+_CACHE_LOCK = threading.Lock()
+
+
 def parse(kind: LayerKind, text: str, lang: str = "cql2-text", crs: str = CRS84) -> Node:
     """The checked filter ``text`` (in ``lang``) on features of ``kind``; FilterError when it cannot be."""
+    key = (id(kind), text, lang, crs)
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+        if found is not None and found[0] is kind:
+            _CACHE.move_to_end(key)
+            return found[1]
+    node = _parse(kind, text, lang, crs)
+    with _CACHE_LOCK:
+        _CACHE[key] = (kind, node)
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return node
+
+
+def _parse(kind: LayerKind, text: str, lang: str, crs: str) -> Node:
     lang = ALIASES.get(lang, lang)
     if lang not in LANGUAGES:
         raise _error(f"filter-lang={lang!r} 不受支持，可用 {'、'.join(LANGUAGES)}",

@@ -1,15 +1,20 @@
-"""Benchmark: OGC API - Features bbox item requests, ours against pygeoapi and the stack's ceiling.
+"""Benchmark: OGC API - Features bbox item requests, ours against pygeoapi and the stack's ceiling, and our
+CQL2 filters beside our plain items.
 
 Run through scripts/bench_ogc.sh (it installs wrk, PostGIS and pygeoapi). For each size (default 10^5 and
 10^6 synthetic points over Qingdao) it serves the same layer with:
-  - ours: gunicorn, 2 sync workers, --preload (the layer is read, indexed and serialized once);
+  - ours: gunicorn, 2 sync workers, --preload (the layer is read, indexed and serialized once), asked for
+    plain bbox pages, then the same windows with CQL2 filters (an attribute comparison, a LIKE), a
+    S_INTERSECTS polygon instead of the bbox, and an attribute filter on the whole layer;
+  - with --baseline DIR: ours as checked out in DIR (e.g. a git worktree of the previous commit), plain bbox
+    pages only, under the same gunicorn and .venv: whether the plain path got slower;
   - ceiling: a Flask endpoint under the same gunicorn returning a constant body of the same size;
   - pygeoapi, GeoJSON file provider (gunicorn, 2 workers);
   - pygeoapi, PostgreSQL provider on PostGIS with a GiST index (a throwaway cluster, run as the postgres user);
 and drives each with wrk (loopback only, bounded duration) requesting random ~1 km bbox windows, limit=100.
 Reports requests/s, p50/p95/p99 latency and the servers' memory (PSS of the gunicorn master and workers).
 
-Usage: scripts/bench_ogc.sh [--sizes 100000 1000000] [--duration 15] [--connections 8]
+Usage: scripts/bench_ogc.sh [--sizes 100000 1000000] [--duration 15] [--connections 8] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,8 +51,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def write_points(n: int, geojson: Path, csv: Path, seed: int = 11) -> None:
-    """The synthetic layer, streamed to GeoJSON (ours, pygeoapi's file provider) and CSV (PostGIS)."""
+def write_points(n: int, geojson: Path, csv: Path, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    """The synthetic layer, streamed to GeoJSON (ours, pygeoapi's file provider) and CSV (PostGIS); returns
+    its longitudes and latitudes (feature i is named "外摆点 {i}" and seats 10 + i % 50)."""
     rng = np.random.default_rng(seed)
     lon = rng.uniform(EXTENT[0], EXTENT[2], n).round(6)
     lat = rng.uniform(EXTENT[1], EXTENT[3], n).round(6)
@@ -63,6 +70,7 @@ def write_points(n: int, geojson: Path, csv: Path, seed: int = 11) -> None:
             cv.write(f'p{i},{props["name"]},市南区,pilot,"{hours[i % 4]}",{props["capacity"]},sample,'
                      f"SRID=4326;POINT({lon[i]} {lat[i]})\n")
         gj.write("]}\n")
+    return lon, lat
 
 
 def windows(count: int = 2000, seed: int = 5) -> list[str]:
@@ -120,20 +128,20 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
-def wrk(url_prefix: str, boxes: list[str], duration: int, connections: int, timeout: int, tmp: Path) -> dict:
-    script = tmp / "bbox.lua"
+def wrk(base: str, paths: list[str], duration: int, connections: int, timeout: int, tmp: Path) -> dict:
+    """wrk asking for ``paths`` (path and query, URL-encoded) of ``base`` in random order."""
+    script = tmp / "paths.lua"
     script.write_text(
-        "local boxes = {" + ",".join(f'"{b}"' for b in boxes) + "}\n"
+        "local paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
         "math.randomseed(42)\n"
-        f'request = function() return wrk.format("GET", "{url_prefix}" .. boxes[math.random(#boxes)]) end\n'
+        'request = function() return wrk.format("GET", paths[math.random(#paths)]) end\n'
         "done = function(s, latency, r)\n"
         '  io.write(string.format("RESULT %d %d %.3f %.3f %.3f %d %d\\n", s.requests, s.duration,\n'
         "    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,\n"
         "    s.errors.status, s.errors.timeout + s.errors.connect + s.errors.read))\n"
         "end\n")
-    base = url_prefix.split("/", 3)
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s",
-                          "-s", str(script), "/".join(base[:3]) + "/"], capture_output=True, text=True,
+                          "-s", str(script), base + "/"], capture_output=True, text=True,
                          timeout=duration + timeout + 60).stdout
     line = next(line for line in out.splitlines() if line.startswith("RESULT"))
     requests, micros, p50, p95, p99, bad_status, failed = line.split()[1:]
@@ -231,18 +239,62 @@ def constant(anything):
 '''
 
 
-def measure(server: Server, prefix: str, boxes, args, tmp, connections=None, timeout=10) -> dict:
+def measure(server: Server, paths: list[str], args, tmp, connections=None, timeout=10, name=None) -> dict:
     single = []
-    for box in boxes[:5]:  # warm up (and fail loudly on a broken answer); one request at a time
+    for path in paths[:5]:  # warm up (and fail loudly on a broken answer); one request at a time
         started = time.perf_counter()
-        json.loads(get(server.base + prefix + box))
+        json.loads(get(server.base + path))
         single.append(time.perf_counter() - started)
-    result = wrk(server.base + prefix, boxes, args.duration, connections or args.connections, timeout, tmp)
-    result.update(name=server.name, memory_mb=server.pss_mb(), startup_s=server.startup_s,
+    result = wrk(server.base, paths, args.duration, connections or args.connections, timeout, tmp)
+    result.update(name=name or server.name, memory_mb=server.pss_mb(), startup_s=server.startup_s,
                   single_ms=float(np.median(single)) * 1000)
-    log.info("%s: %.0f req/s, p50 %.2f ms, p95 %.2f ms, %d errors, %.0f MB", server.name, result["rps"],
+    log.info("%s: %.0f req/s, p50 %.2f ms, p95 %.2f ms, %d errors, %.0f MB", result["name"], result["rps"],
              result["p50"], result["p95"], result["errors"], result["memory_mb"])
     return result
+
+
+def diamond(box: str) -> str:
+    """A WKT polygon (a diamond) inscribed in a bbox window: not a rectangle, so the exact predicate runs."""
+    x0, y0, x1, y1 = map(float, box.split(","))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return f"POLYGON(({cx:.5f} {y0:.5f}, {x1:.5f} {cy:.5f}, {cx:.5f} {y1:.5f}, {x0:.5f} {cy:.5f}, {cx:.5f} {y0:.5f}))"
+
+
+def filter_cases(boxes: list[str], lon: np.ndarray, lat: np.ndarray) -> list[tuple[str, list[str], object]]:
+    """(name, paths, expected numberMatched of a path's window or None) of our CQL2 filter cases."""
+    import shapely
+
+    n = len(lon)
+    index = np.arange(n)
+    capacity = 10 + index % 50
+    items = f"/ogc/collections/{LAYER}/items?f=json&limit=100"
+
+    def q(text: str) -> str:
+        return urllib.parse.quote(text, safe="")
+
+    def in_box(box):
+        x0, y0, x1, y1 = map(float, box.split(","))
+        return (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+
+    def in_diamond(box):
+        return shapely.intersects_xy(shapely.from_wkt(diamond(box)), lon, lat)
+
+    has7 = np.array(["7" in str(i) for i in range(n)])
+    has1 = np.array(["1" in str(i) for i in range(n)])
+    return [
+        ("ours: bbox + filter capacity > 30", [f"{items}&bbox={b}&filter={q('capacity > 30')}" for b in boxes],
+         lambda i: int((in_box(boxes[i]) & (capacity > 30)).sum())),
+        ("ours: bbox + filter name LIKE '%7%'", [f"{items}&bbox={b}&filter={q(chr(39).join(['name LIKE ', '%7%', '']))}"
+                                                 for b in boxes],
+         lambda i: int((in_box(boxes[i]) & has7).sum())),
+        ("ours: filter S_INTERSECTS(geometry, POLYGON) (no bbox)",
+         [f"{items}&filter={q(f'S_INTERSECTS(geometry, {diamond(b)})')}" for b in boxes],
+         lambda i: int(in_diamond(boxes[i]).sum())),
+        ("ours: filter capacity = 37 AND name LIKE '%1%' (whole layer)",
+         [f"{items}&offset={o}&filter={q(chr(39).join(['capacity = 37 AND name LIKE ', '%1%', '']))}"
+          for o in range(0, 2000, 100)],
+         lambda i: int(((capacity == 37) & has1).sum())),
+    ]
 
 
 def run_size(n: int, args, tmp: Path) -> list[dict]:
@@ -250,22 +302,43 @@ def run_size(n: int, args, tmp: Path) -> list[dict]:
     shutil.copytree(ROOT / "data", data, dirs_exist_ok=True)
     geojson, csv = data / f"{LAYER}.geojson", tmp / "points.csv"
     started = time.monotonic()
-    write_points(n, geojson, csv)
+    lon, lat = write_points(n, geojson, csv)
     log.info("%d points written in %.1f s (%.0f MB GeoJSON)", n, time.monotonic() - started, geojson.stat().st_size / 1e6)
     boxes = windows()
     ours_prefix = f"/ogc/collections/{LAYER}/items?f=json&limit=100&bbox="
+    plain = [ours_prefix + b for b in boxes]
     results = []
-    port = free_port()
-    ours = Server("ours", [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "--preload", "-b", f"127.0.0.1:{port}",
-                           "webmap:create_app()"], {"SCENEMAP_DATA_DIR": str(data), "SCENEMAP_BASEMAP": "none",
-                                                     "SCENEMAP_DATABASE_URL": f"sqlite:///{tmp}/store.sqlite"},
-                  port, f"/ogc/collections/{LAYER}?f=json")
+
+    def serve_ours(name: str, code: Path, store: str) -> Server:
+        port = free_port()
+        return Server(name, [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "--preload", "-b", f"127.0.0.1:{port}",
+                             "webmap:create_app()"], {"SCENEMAP_DATA_DIR": str(data), "SCENEMAP_BASEMAP": "none",
+                                                      "SCENEMAP_DATABASE_URL": f"sqlite:///{tmp}/{store}.sqlite"},
+                      port, f"/ogc/collections/{LAYER}?f=json", cwd=code)
+
+    ours = serve_ours("ours", ROOT, "store")
     try:
-        sample = get(ours.base + ours_prefix + boxes[0])
-        matched_ours = [json.loads(get(ours.base + ours_prefix + b))["numberMatched"] for b in boxes[:20]]
-        results.append(measure(ours, ours_prefix, boxes, args, tmp))
+        sample = get(ours.base + plain[0])
+        matched_ours = [json.loads(get(ours.base + p))["numberMatched"] for p in plain[:20]]
+        results.append(measure(ours, plain, args, tmp, name="ours: plain items (bbox)"))
+        for name, paths, expected in filter_cases(boxes, lon, lat):
+            got = [json.loads(get(ours.base + p))["numberMatched"] for p in paths[:5]]
+            if got != [expected(i) for i in range(5)]:
+                raise RuntimeError(f"{name}: numberMatched {got}, brute force {[expected(i) for i in range(5)]}")
+            results.append(measure(ours, paths, args, tmp, name=name))
+        results.append(measure(ours, plain, args, tmp, name="ours: plain items (bbox), again after the filters"))
     finally:
         ours.stop()
+    if args.baseline:
+        commit = subprocess.run(["git", "-C", str(args.baseline), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True).stdout.strip() or str(args.baseline)
+        before = serve_ours(f"ours before (commit {commit}): plain items (bbox)", Path(args.baseline), "store-baseline")
+        try:
+            if [json.loads(get(before.base + p))["numberMatched"] for p in plain[:20]] != matched_ours:
+                raise RuntimeError("the baseline and ours disagree on the matches")
+            results.append(measure(before, plain, args, tmp))
+        finally:
+            before.stop()
     (tmp / "constant.bin").write_bytes(sample)
     (tmp / "constant_app.py").write_text(CONSTANT_APP.format(path=str(tmp / "constant.bin")))
     port = free_port()
@@ -273,16 +346,19 @@ def run_size(n: int, args, tmp: Path) -> list[dict]:
                                                      f"127.0.0.1:{port}", "--chdir", str(tmp), "constant_app:app"],
                       {}, port, "/probe")
     try:
-        results.append(measure(constant, "/items?bbox=", boxes, args, tmp))
+        results.append(measure(constant, ["/items?bbox=" + b for b in boxes], args, tmp))
     finally:
         constant.stop()
+    if args.skip_pygeoapi:
+        return results
     pg_prefix = "/collections/points/items?f=json&limit=100&bbox="
+    pg_paths = [pg_prefix + b for b in boxes]
     if not args.skip_geojson_provider:
         server = pygeoapi("pygeoapi GeoJSON provider",
                           f'{{type: feature, name: GeoJSON, data: "{geojson}", id_field: id}}', tmp)
         try:
             slow = n >= 1_000_000
-            results.append(measure(server, pg_prefix, boxes, args, tmp, connections=2 if slow else None,
+            results.append(measure(server, pg_paths, args, tmp, connections=2 if slow else None,
                                    timeout=300 if slow else 60))
         finally:
             server.stop()
@@ -291,10 +367,10 @@ def run_size(n: int, args, tmp: Path) -> list[dict]:
                     f"user: postgres, password: x, search_path: [public]}}, id_field: id, table: points, geom_field: geom}}")
         server = pygeoapi("pygeoapi PostgreSQL provider (PostGIS, GiST)", provider, tmp)
         try:
-            matched_pg = [json.loads(get(server.base + pg_prefix + b))["numberMatched"] for b in boxes[:20]]
+            matched_pg = [json.loads(get(server.base + p))["numberMatched"] for p in pg_paths[:20]]
             if matched_pg != matched_ours:
                 raise RuntimeError(f"ours and pygeoapi disagree on the matches: {matched_ours} vs {matched_pg}")
-            results.append(measure(server, pg_prefix, boxes, args, tmp))
+            results.append(measure(server, pg_paths, args, tmp))
         finally:
             server.stop()
     return results
@@ -306,13 +382,16 @@ def main(argv=None) -> None:
     parser.add_argument("--duration", type=int, default=15, help="seconds of load per server")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--skip-geojson-provider", action="store_true")
+    parser.add_argument("--skip-pygeoapi", action="store_true", help="ours and the ceiling only")
+    parser.add_argument("--baseline", type=Path, help="a checkout of an earlier version of this project (e.g. "
+                        "`git worktree add /tmp/base HEAD~1`), served the same way for plain bbox pages")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     rows = []
     for n in args.sizes:
         with tempfile.TemporaryDirectory(prefix="bench-ogc-") as tmp:
             rows += [(n, r) for r in run_size(n, args, Path(tmp))]
-    print(f"\nwrk -t2 -c{args.connections} -d{args.duration}s, random ~1 km bbox windows, limit=100; "
+    print(f"\nwrk -t2 -c{args.connections} -d{args.duration}s, random ~1 km windows, limit=100; "
           "2 gunicorn sync workers each\n")
     print("| points | server | requests/s | p50 | p95 | p99 | one request alone | errors | memory (PSS) | start-up |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
