@@ -53,11 +53,27 @@ CHINA = timezone(timedelta(hours=8))
 
 
 class FilterError(ValueError):
-    """A filter (or datetime) that cannot be honoured: the message says why, Chinese then English."""
+    """A filter (or datetime) that cannot be honoured: why, in Chinese (``zh``) and English (``en``)."""
+
+    def __init__(self, zh: str, en: str):
+        super().__init__(f"{zh} · {en}")
+        self.zh, self.en = zh, en
 
 
 def _error(zh: str, en: str) -> FilterError:
-    return FilterError(f"{zh} · {en}")
+    return FilterError(zh, en)
+
+
+def check_language(lang: str, crs: str) -> str:
+    """The language ``lang`` names (aliases resolved); FilterError for a language or CRS not offered."""
+    lang = ALIASES.get(lang, lang)
+    if lang not in LANGUAGES:
+        raise _error(f"filter-lang={lang[:40]!r} 不受支持，可用 {'、'.join(LANGUAGES)}",
+                     f"filter-lang={lang[:40]!r} is not offered; use {' or '.join(LANGUAGES)}")
+    if crs not in CRS84_NAMES:
+        raise _error(f"filter-crs={crs[:80]!r} 不受支持，只接受 CRS84", f"filter-crs={crs[:80]!r} is not offered; "
+                     f"coordinates in filters are CRS84 ({CRS84})")
+    return lang
 
 
 # --- the evaluated tree ----------------------------------------------------------------------------------------
@@ -267,13 +283,7 @@ def parse(kind: LayerKind, text: str, lang: str = "cql2-text", crs: str = CRS84)
 
 
 def _parse(kind: LayerKind, text: str, lang: str, crs: str) -> Node:
-    lang = ALIASES.get(lang, lang)
-    if lang not in LANGUAGES:
-        raise _error(f"filter-lang={lang!r} 不受支持，可用 {'、'.join(LANGUAGES)}",
-                     f"filter-lang={lang!r} is not offered; use {' or '.join(LANGUAGES)}")
-    if crs not in CRS84_NAMES:
-        raise _error(f"filter-crs={crs[:80]!r} 不受支持，只接受 CRS84", f"filter-crs={crs[:80]!r} is not offered; "
-                     f"coordinates in filters are CRS84 ({CRS84})")
+    lang = check_language(lang, crs)
     if not text.strip():
         raise _error("过滤条件为空", "the filter is empty")
     if len(text) > MAX_TEXT:

@@ -97,6 +97,11 @@ def _filter_value(fld, text: str):
         raise QueryError(fld.name, f"{fld.name}: {exc}"[:400]) from None
 
 
+def _refusal(parameter: str, exc: filtering.FilterError) -> QueryError:
+    """A filter's refusal as the query's: Chinese first, then English after " · ", each naming the parameter."""
+    return QueryError(parameter, f"{parameter} 参数：{exc.zh[:300]} · {parameter}: {exc.en[:500]}")
+
+
 def parse_sortby(kind: LayerKind, text: str) -> tuple[tuple[str, bool], ...]:
     """``+designation_year,-name`` (a "+" read from a URL may arrive as a space) -> ((name, descending), ...)."""
     known = [filtering.ID, *kind.field_map]
@@ -106,13 +111,13 @@ def parse_sortby(kind: LayerKind, text: str) -> tuple[tuple[str, bool], ...]:
         descending = item.startswith("-")
         name = item[1:].strip() if item[:1] in "+-" and item else item
         if name not in known:
-            raise QueryError("sortby", f"sortby: 没有属性「{name[:60]}」 · sortby: unknown property {name[:60]!r}; "
+            raise QueryError("sortby", f"sortby 参数：没有属性「{name[:60]}」 · sortby: unknown property {name[:60]!r}; "
                                        f"sort by {', '.join(known)} (prefix - for descending)")
         if any(name == k for k, _ in keys):
-            raise QueryError("sortby", f"sortby: 属性「{name}」重复 · sortby names {name!r} twice")
+            raise QueryError("sortby", f"sortby 参数：属性「{name}」重复 · sortby names {name!r} twice")
         keys.append((name, descending))
     if len(keys) > MAX_SORT_KEYS:
-        raise QueryError("sortby", f"sortby: 最多 {MAX_SORT_KEYS} 个属性 · sortby takes at most {MAX_SORT_KEYS} keys")
+        raise QueryError("sortby", f"sortby 参数：最多 {MAX_SORT_KEYS} 个属性 · sortby takes at most {MAX_SORT_KEYS} keys")
     return tuple(keys)
 
 
@@ -121,7 +126,7 @@ def parse_properties(kind: LayerKind, text: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
     unknown = [n for n in names if n not in kind.field_map]
     if unknown:
-        raise QueryError("properties", f"properties: 没有属性「{unknown[0][:60]}」 · properties: unknown property "
+        raise QueryError("properties", f"properties 参数：没有属性「{unknown[0][:60]}」 · properties: unknown property "
                                        f"{unknown[0][:60]!r}; choose from {', '.join(kind.field_map)}")
     return names
 
@@ -146,18 +151,19 @@ def parse(kind: LayerKind, params: dict[str, list[str]], *, paging: bool = True,
     filters = {name: _filter_value(fields[name], one[name]) for name in fields if name in one}
     if filtering.ID in one:
         filters[filtering.ID] = one[filtering.ID]
-    if ("filter-lang" in one or "filter-crs" in one) and "filter" not in one:
-        raise QueryError("filter-lang" if "filter-lang" in one else "filter-crs",
-                         "filter-lang/filter-crs 需与 filter 一起使用 · filter-lang and filter-crs go with a filter")
+    lang, crs = one.get("filter-lang", "cql2-text"), one.get("filter-crs", filtering.CRS84)
     try:
-        where = (filtering.parse(kind, one["filter"], one.get("filter-lang", "cql2-text"),
-                                 one.get("filter-crs", filtering.CRS84)) if "filter" in one else None)
+        filtering.check_language(lang, crs)  # also without a filter: a client's mistake is said at once
     except filtering.FilterError as exc:
-        raise QueryError("filter", f"filter: {exc}"[:600]) from None
+        raise _refusal("filter-lang" if "filter-lang" in exc.en else "filter-crs", exc) from None
+    try:
+        where = filtering.parse(kind, one["filter"], lang, crs) if "filter" in one else None
+    except filtering.FilterError as exc:
+        raise _refusal("filter", exc) from None
     try:
         when = filtering.parse_datetime(kind, one["datetime"]) if "datetime" in one else None
     except filtering.FilterError as exc:
-        raise QueryError("datetime", f"datetime: {exc}"[:400]) from None
+        raise _refusal("datetime", exc) from None
     return FeatureQuery(
         bbox=parse_bbox(one["bbox"]) if "bbox" in one else None,
         filters=filters,

@@ -284,7 +284,8 @@ def test_refused_filters_say_why_in_both_languages(text, words):
         query.parse(DINING, {"filter": [text]})
     message = str(info.value)
     assert info.value.parameter == "filter" and " · " in message
-    assert re.search(r"[\u4e00-\u9fff]", message.split(" · ")[0].removeprefix("filter: ")), message
+    zh, en = message.split(" · ", 1)
+    assert zh.startswith("filter 参数：") and en.startswith("filter: ") and re.search(r"[\u4e00-\u9fff]", zh), message
     for word in words:
         assert word in message, message
 
@@ -427,7 +428,8 @@ def test_antimeridian_bbox_is_answered(client):
     ({"filter": "nope = 1"}, "unknown property 'nope'"),
     ({"filter": "capacity >>> 1"}, "not CQL2 text"),
     ({"filter": "capacity > 1", "filter-lang": "xml"}, "filter-lang='xml' is not offered"),
-    ({"filter-lang": "cql2-text"}, "go with a filter"),
+    ({"filter-lang": "cql3"}, "filter-lang='cql3' is not offered"),
+    ({"filter-crs": "EPSG:3857"}, "filter-crs='EPSG:3857' is not offered"),
     ({"datetime": "yesterday"}, "not an RFC 3339"),
     ({"sortby": "-nope"}, "sortby: unknown property 'nope'"),
     ({"properties": "name,nope"}, "properties: unknown property 'nope'"),

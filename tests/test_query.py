@@ -52,7 +52,8 @@ def test_parse_defaults_clamps_and_types():
     ({"properties": ["name,colour"]}, "properties"),
     ({"filter": ["capacity > 'many'"]}, "filter"),
     ({"datetime": ["2019"]}, "datetime"),
-    ({"filter-lang": ["cql2-json"]}, "filter-lang"),
+    ({"filter-lang": ["cql"]}, "filter-lang"),
+    ({"filter-crs": ["EPSG:3857"]}, "filter-crs"),
 ])
 def test_refusals_name_the_parameter(params, parameter):
     with pytest.raises(QueryError) as info:
