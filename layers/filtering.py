@@ -191,6 +191,11 @@ def _parser():
 
 
 _TEXT_PARSER = None
+
+
+def warm() -> None:
+    """Build the CQL2 text parser now (once per process)."""
+    _parser()
 #: Where pygeofilter 0.4's CQL2 text grammar departs from CQL2 1.0: a quote inside a text is written twice
 #: ('O''Brien', as GDAL writes it), and NOT applies to any condition (its grammar refuses
 #: "NOT (a = 1 AND b = 2)", which GDAL sends, and "NOT NOT a = 1").

@@ -113,9 +113,11 @@ class FeatureIndex:
         self._inverted_by_field: dict[str, dict] = {}
         self._columns: dict[str, Column] = {}
         self._orders: OrderedDict = OrderedDict()
-        # built now, before a server forks its workers, so they share them
+        # built now, before a server forks its workers, so they share them (and the CQL2 parser: ~20 MB and
+        # 0.6 s that each worker would otherwise spend on its first filter)
         for name in (filtering.ID, *kind.field_map):
             self.column(name)
+        filtering.warm()
 
     def __len__(self) -> int:
         return len(self.layer)
