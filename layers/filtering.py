@@ -535,10 +535,6 @@ class _Checker:
             if minx > maxx:  # it crosses the antimeridian
                 return shapely.union(shapely.box(minx, miny, 180, maxy), shapely.box(-180, miny, maxx, maxy))
             return shapely.box(minx, miny, maxx, maxy)
-        if isinstance(value, dict) and "bbox" in value:  # cql2-json {"bbox": [...]}
-            from pygeofilter import ast as _ast
-
-            return self._geometry(_ast.Function("bbox", list(value["bbox"])))
         if hasattr(value, "x1") and hasattr(value, "y2"):  # pygeofilter's Envelope (ENVELOPE, or {"bbox": ...})
             return self._geometry(ast.Function("bbox", [value.x1, value.y1, value.x2, value.y2]))
         geometry = getattr(value, "geometry", None)
@@ -675,7 +671,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
-def _instant(text: str, end: bool) -> int | None:
+def _instant(text: str) -> int | None:
     """The calendar year (in China, UTC+08:00) of an RFC 3339 date or date-time; None for an open end."""
     if text in ("..", ""):
         return None
@@ -702,9 +698,9 @@ def parse_datetime(kind: LayerKind, text: str) -> Node | None:
     if len(parts) == 1:
         if text in ("..", ""):
             raise _error("datetime 的单个值不能是 ..", "a single datetime value cannot be '..'")
-        low = high = _instant(text, False)
+        low = high = _instant(text)
     else:
-        low, high = _instant(parts[0], False), _instant(parts[1], True)
+        low, high = _instant(parts[0]), _instant(parts[1])
         if low is not None and high is not None and low > high:
             raise _error("datetime 区间的开始晚于结束", "the datetime interval starts after it ends")
         if parts[0] not in ("..", "") and parts[1] not in ("..", ""):
@@ -714,12 +710,12 @@ def parse_datetime(kind: LayerKind, text: str) -> Node | None:
 
 
 def _check_order(start: str, end: str) -> None:
-    def moment(text):
-        if _DATE.fullmatch(text):
-            return datetime.fromisoformat(text).replace(tzinfo=CHINA)
+    def moment(text, days=0):
+        if _DATE.fullmatch(text):  # a date is the whole day (in China): an end date ends at the next midnight
+            return datetime.fromisoformat(text).replace(tzinfo=CHINA) + timedelta(days=days)
         return datetime.fromisoformat(text.upper().replace("Z", "+00:00").replace(" ", "T"))
 
-    if moment(start) > moment(end):
+    if moment(start) >= moment(end, 1) if _DATE.fullmatch(end) else moment(start) > moment(end):
         raise _error("datetime 区间的开始晚于结束", "the datetime interval starts after it ends")
 
 
