@@ -201,8 +201,8 @@ def warm() -> None:
 #: "NOT (a = 1 AND b = 2)", which GDAL sends, and "NOT NOT a = 1").
 _GRAMMAR_FIXES = (
     ("SINGLE_QUOTED: \"'\" /.*?/ \"'\"", "SINGLE_QUOTED: /'(?:[^']|'')*'/"),
-    ('            | "NOT"i predicate                                               -> not_\n'
-     '            | "NOT"i "(" predicate ")"                                       -> not_\n',
+    (('            | "NOT"i predicate                                               -> not_\n'
+      '            | "NOT"i "(" predicate ")"                                       -> not_\n'),
      '            | "NOT"i condition_1                                             -> not_\n'),
 )
 
@@ -238,7 +238,7 @@ def _parse_json(text: str):
         return cql2_json.walk_cql_json(_cql2_json_1_0(document))
     except FilterError:
         raise
-    except Exception as exc:  # the walker's KeyError, TypeError... on a document it does not expect
+    except Exception as exc:  # noqa: BLE001 - the walker's KeyError, TypeError... on a document it does not expect
         raise _error("无法解析过滤条件（CQL2 JSON）", f"the filter is not CQL2 JSON this server understands "
                      f"({type(exc).__name__}: {str(exc)[:120]})") from None
 
@@ -305,7 +305,7 @@ def _parse(kind: LayerKind, text: str, lang: str, crs: str) -> Node:
             tree = _parser().parse(text)
         except FilterError:
             raise
-        except Exception as exc:  # lark's errors, and the transformer's on odd literals
+        except Exception as exc:  # noqa: BLE001 - lark's errors, and the transformer's on odd literals
             raise _error("无法解析过滤条件（CQL2 文本）", f"the filter is not CQL2 text this server understands: "
                          f"{_syntax_message(exc)}") from None
     return _Checker(kind).check(tree)
@@ -470,8 +470,8 @@ class _Checker:
             what = (f"函数 {node.name.upper()}()", f"the function {node.name.upper()}()")
         elif isinstance(node, ast.Attribute):
             what = (f"单独的属性「{node.name[:60]}」（请写成比较，如 {node.name[:60]} = TRUE）",
-                    f"a bare property {node.name[:60]!r} as a condition (write a comparison, e.g. "
-                    f"{node.name[:60]} = TRUE)")
+                    (f"a bare property {node.name[:60]!r} as a condition (write a comparison, e.g. "
+                     f"{node.name[:60]} = TRUE)"))
         else:
             what = (f"{type(node).__name__}", f"{_shown(node)} as a condition")
         raise _error(f"不支持{what[0]}", f"{what[1]} is not offered")
@@ -549,7 +549,7 @@ class _Checker:
             raise _too_large()
         try:
             shape = shapely.geometry.shape(geometry)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shapely's errors on a malformed literal
             raise _error("几何无效", f"the geometry is not valid: {str(exc)[:160]}") from None
         if shape.is_empty:
             raise _error("几何为空", "the geometry is empty")

@@ -34,10 +34,6 @@ class Selection:
         self.size = size
         self._positions = positions
 
-    @classmethod
-    def everything(cls, size: int) -> "Selection":
-        return cls(size)
-
     @property
     def is_all(self) -> bool:
         """Nothing was asked: every feature, in layer order (the whole-layer serializations fit it)."""
