@@ -168,9 +168,9 @@ class FeatureIndex:
         ((name, descending) pairs; nulls last, ties in layer order) or else in layer order."""
         selected = None if bbox is None else self._bbox(bbox)
         for field, value in (filters or {}).items():
-            if field == filtering.ID:
-                hit = self.positions.get(str(value))
-                hits = _EMPTY if hit is None else np.array([hit], dtype=np.intp)
+            if field == filtering.ID:  # through the id column: the id -> position dict is built per worker
+                column = self.column(filtering.ID)
+                hits = np.flatnonzero(self._compare(column, column.values, "=", str(value)))
             else:
                 hits = self._inverted(field).get(value, _EMPTY)
             selected = hits if selected is None else np.intersect1d(selected, hits, assume_unique=True)
