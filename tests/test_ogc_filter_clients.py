@@ -105,3 +105,17 @@ def test_owslib_filters_sorts_and_selects(server, layer):
     assert page["numberMatched"] == 0  # the sample data has no designation years yet
     queryables = api.collection_queryables(LAYER)["properties"]
     assert queryables["capacity"]["type"] == "integer" and queryables["geometry"]["format"] == "geometry-point"
+
+
+def test_gdal_sends_a_bbox_and_a_filter_together(server, layer):
+    import shapely
+
+    client = _GDAL_CLIENT.replace("where=where)", "where=where, bbox=(120.30, 36.05, 120.40, 36.10))")
+    done = subprocess.run([sys.executable, "-c", client, f"OAPIF:{server.url}/ogc", LAYER, "capacity >= 20"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "CPL_DEBUG": "ON"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    box = shapely.box(120.30, 36.05, 120.40, 36.10)
+    expected = [p["name"] for p, g in zip(layer.properties, layer.geometries)
+                if (p.get("capacity") or 0) >= 20 and shapely.intersects(g, box)]
+    assert json.loads(done.stdout)["names"] == expected and expected
+    assert any("bbox=" in line and "filter=" in line for line in done.stderr.splitlines() if "/items?" in line)
