@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up and run the OGC API items benchmark: ours against pygeoapi (GeoJSON file provider, and PostgreSQL
 # provider on PostGIS), with wrk on loopback. Installs Debian's wrk and postgresql-15-postgis-3 when root,
-# pygeoapi into .venv-bench. Arguments go to scripts/bench_ogc.py (e.g. --sizes 100000 --duration 10).
+# pygeoapi into .venv-bench. Arguments go to scripts/bench_ogc.py (e.g. --sizes 100000 --duration 10;
+# --baseline DIR also serves an earlier checkout, e.g. `git worktree add --detach /tmp/base HEAD~1`, for the plain
+# pages; --skip-pygeoapi leaves pygeoapi out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh run
