@@ -443,6 +443,22 @@ class Store:
             return conn.execute(select(func.max(quarantine_t.c.import_id))
                                 .where(quarantine_t.c.layer_id == layer_id)).scalar()
 
+    def quarantine_imports(self, layer_id: str, limit: int = 20) -> list[dict]:
+        """The newest ``limit`` imports of ``layer_id`` that kept refused features, newest first: ``id``,
+        ``created_at``, ``author``, ``source``, ``mode`` ("refused" when it published nothing), ``version`` (the
+        version it published or left live; None when it published nothing) and ``refused`` (how many it kept)."""
+        refused = func.count(quarantine_t.c.pk).label("refused")
+        with self._reading() as conn:
+            rows = conn.execute(
+                select(imports_t.c.id, imports_t.c.created_at, imports_t.c.author, imports_t.c.source,
+                       imports_t.c.mode, imports_t.c.version, refused)
+                .join(quarantine_t, quarantine_t.c.import_id == imports_t.c.id)
+                .where(imports_t.c.layer_id == layer_id)
+                .group_by(imports_t.c.id, imports_t.c.created_at, imports_t.c.author, imports_t.c.source,
+                          imports_t.c.mode, imports_t.c.version)
+                .order_by(imports_t.c.id.desc()).limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
+
     def rollback(self, kind: LayerKind, number: int, *, author: str, expected_version: int | None = None,
                  confirmed: tuple[int, int] | None = None) -> Version:
         """Publish the content of version ``number`` as a new version (``expected_version`` and ``confirmed``

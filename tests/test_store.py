@@ -105,6 +105,18 @@ def test_refused_features_go_to_quarantine_with_reasons(store):
     assert store.last_quarantine(DINING.id) == version.import_id
 
 
+def test_the_imports_that_kept_refused_features_are_listed_newest_first(store):
+    published = store.publish(layer_of([point("a", 120.38, 36.07), point("b", 36.07, 120.38)]), author="ann",
+                              source="/home/ann/一.geojson")
+    store.publish(layer_of([point("c", 120.38, 36.07)]), author="ann", mode="append")  # refuses nothing
+    refused = store.record_refusal(layer_of([point("d", 0, 0), point("e", 1, 1)]), author="bob", source="二.csv")
+    rows = store.quarantine_imports(DINING.id)
+    assert [(r["id"], r["mode"], r["version"], r["refused"], r["author"]) for r in rows] == [
+        (refused, "refused", None, 2, "bob"), (published.import_id, "replace", 1, 1, "ann")]
+    assert rows[1]["source"] == "/home/ann/一.geojson" and rows[0]["created_at"] is not None
+    assert store.quarantine_imports("hq_clusters") == [] and len(store.quarantine_imports(DINING.id, limit=1)) == 1
+
+
 def test_seeding_the_sample_data(store):
     from layers.catalog import Catalog
 

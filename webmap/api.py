@@ -15,6 +15,7 @@ from layers import export, query
 from layers.coords import SYSTEMS
 
 from .auth import limiter
+from .db import get_catalog, get_live
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -25,7 +26,14 @@ download_limit = limiter.shared_limit(
 
 
 def _catalog():
-    return current_app.extensions["catalog"]
+    return get_catalog()
+
+
+@bp.url_value_preprocessor
+def _known_layer(_endpoint, values) -> None:
+    """Every view that takes a layer id answers an unknown one the same way (db.get_live: 404, listing them)."""
+    if values and "layer_id" in values:
+        get_live(values["layer_id"])
 
 
 @bp.get("/layers")

@@ -20,6 +20,7 @@ from layers.area import BOUNDS
 
 from . import mapshell, openapi
 from .auth import limiter
+from .db import get_catalog, get_live
 from .negotiate import prefers_html, wants_html
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -71,13 +72,11 @@ TITLE = {"zh": "青岛消费场景地图 数据服务", "en": "Qingdao Consumpti
 
 
 def _catalog():
-    return current_app.extensions["catalog"]
+    return get_catalog()
 
 
 def _live(collection_id: str):
-    if collection_id not in _catalog():
-        abort(404, f"no collection {collection_id!r}; collections: {', '.join(l.kind.id for l in _catalog())}")
-    return _catalog().get(collection_id)
+    return get_live(collection_id)
 
 
 def link(endpoint: str, rel: str, type_: str, title: str, **values) -> dict:
