@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from . import coords
+from . import coords, fieldtypes
 from .index import FeatureIndex
-from .load import Layer, read_layer
+from .load import Layer, as_declared_type, read_layer
 from .problems import DataError
 from .registry import KINDS
 from .schema import LayerKind
@@ -65,12 +65,38 @@ def _round(geoms: np.ndarray, system: str) -> np.ndarray:
     return shapely.transform(geoms, _apply)
 
 
+def served_properties(kind: LayerKind | None):
+    """How a feature's properties are given to clients: every declared field, in declared order, ``None`` (JSON
+    null) where the feature has no value, numbers declared as decimals as floats (12 -> 12.0, by
+    :func:`layers.fieldtypes.to_json`); then any undeclared properties as stored. GIS clients (GDAL, QGIS) type
+    their columns from the first features they see: a field missing there is dropped, and a whole number types a
+    decimal field as integer. Returns the function from stored to served properties."""
+    if kind is None:
+        return lambda props: props
+    names = [fld.name for fld in kind.fields]
+    declared = frozenset(names)
+    decimals = [fld for fld in kind.fields if fieldtypes.of(fld).decimal]
+
+    def served(props: dict) -> dict:
+        out = {name: props.get(name) for name in names}
+        for fld in decimals:
+            out[fld.name] = fieldtypes.to_json(fld, out[fld.name])
+        if not declared.issuperset(props):
+            out.update((name, value) for name, value in props.items() if name not in declared)
+        return out
+
+    return served
+
+
 def encode_features(layer: Layer, system: str = "wgs84") -> Encoded:
-    """Serialize a layer as a GeoJSON FeatureCollection in ``system`` coordinates (WGS-84 by default)."""
-    geojson = shapely.to_geojson(_round(layer.geometries, system)) if len(layer) else []
+    """Serialize a layer as a GeoJSON FeatureCollection in ``system`` coordinates (WGS-84 by default): the
+    properties by :func:`served_properties`, the geometries as the kind's one geometry type (single parts
+    promoted to multi-part: :func:`layers.load.as_declared_type`)."""
+    geojson = shapely.to_geojson(_round(as_declared_type(layer.kind, layer.geometries), system)) if len(layer) else []
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    return Encoded([f'{{"type":"Feature","id":{dumps(fid)},"properties":{dumps(props)},"geometry":{geom}}}'.encode()
-                    for fid, props, geom in zip(layer.ids, layer.properties, geojson)])
+    served = served_properties(layer.kind)
+    return Encoded([f'{{"type":"Feature","id":{dumps(fid)},"properties":{dumps(served(props))},"geometry":{geom}}}'
+                    .encode() for fid, props, geom in zip(layer.ids, layer.properties, geojson)])
 
 
 @dataclass

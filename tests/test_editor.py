@@ -232,3 +232,21 @@ def test_leaving_the_editor_with_unsaved_edits_asks_first(editor_page):
     page.wait_for_url("**/history")
     assert [kind for kind, _ in page.scene_dialogs] == ["beforeunload"]  # saved: no second question
     assert errors == []
+
+
+def test_a_field_without_a_value_is_empty_and_an_untouched_save_changes_nothing(editor_page):
+    page, app, errors = editor_page
+    assert live(app)["od-licun"]["properties"]["designation_year"] is None  # served as null: declared, no value
+    page.evaluate("""() => { const g = window.SceneEditor.group;
+        g.eachLayer(l => { if (l.feature.id === 'od-licun') window.SceneEditor.select(l); }); }""")
+    year = "#editor-form input[name=designation_year]"
+    assert page.input_value(year) == ""
+    assert "null" not in page.evaluate("() => [...document.querySelectorAll('#editor-form input')].map(i => i.value)")
+    page.fill(year, "2019")
+    assert page.get_attribute("body", "data-unsaved") == "true"
+    page.fill(year, "")  # back to no value: nothing to save
+    assert page.get_attribute("body", "data-unsaved") == "false"
+    status, text = save(page)
+    assert status == "200" and "Nothing changed" in text
+    assert app.extensions["store"].live_versions()["outdoor_dining_pilots"] == 1
+    assert errors == []

@@ -62,9 +62,20 @@ def layer(layer_id: str):
     return response.make_conditional(request)
 
 
-def _attachment(data: bytes, filename: str, mimetype: str) -> Response:
+#: On every Shapefile download: how many texts were cut to the format's 254 bytes (the zip's
+#: ``<layer>.truncated.txt`` names them), so a client can tell without unpacking; 0 when none.
+CUT_TEXTS_HEADER = "Shapefile-Truncated-Texts"
+
+
+def _shapefile(fmt: str) -> bool:
+    return export.FORMATS[fmt].driver == "ESRI Shapefile"
+
+
+def _attachment(data: bytes, filename: str, mimetype: str, fmt: str) -> Response:
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if _shapefile(fmt):
+        response.headers[CUT_TEXTS_HEADER] = str(export.cut_texts(data))
     return response
 
 
@@ -85,6 +96,8 @@ def _send_whole(live, fmt: str) -> Response:
                          last_modified=cached.mtime,
                          conditional=False)
     response.content_length = cached.size
+    if _shapefile(fmt):
+        response.headers[CUT_TEXTS_HEADER] = str(cached.cut_texts)
     return response.make_conditional(request, accept_ranges=True, complete_length=cached.size)
 
 
@@ -101,7 +114,7 @@ def download(layer_id: str):
     if selected is None:
         return _send_whole(live, fmt)
     _within_budget(len(selected))
-    return _attachment(*export.export([(live.kind, live.layer, selected)], fmt, f"qingdao-{layer_id}"))
+    return _attachment(*export.export([(live.kind, live.layer, selected)], fmt, f"qingdao-{layer_id}"), fmt)
 
 
 def _within_budget(count: int) -> None:
@@ -132,7 +145,7 @@ def download_view():
         selected = live.index.select(bbox)
         selections.append((live.kind, live.layer, np.arange(live.count) if selected is None else selected))
     _within_budget(sum(len(positions) for _, _, positions in selections))
-    return _attachment(*export.export(selections, fmt, "qingdao-view"))
+    return _attachment(*export.export(selections, fmt, "qingdao-view"), fmt)
 
 
 def init_app(app) -> None:
