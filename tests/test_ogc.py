@@ -160,8 +160,13 @@ def test_openapi_document_describes_every_collection(client):
     assert doc["openapi"].startswith("3.0")
     for cid in ("districts", "hq_clusters", "outdoor_dining_pilots"):
         assert f"/collections/{cid}/items" in doc["paths"]
-    params = {p["name"] for p in doc["paths"]["/collections/outdoor_dining_pilots/items"]["get"]["parameters"]}
-    assert {"bbox", "limit", "offset", "f", "district", "venue_type", "capacity"} <= params
+    params = {p["name"] for p in resolved(doc, doc["paths"]["/collections/outdoor_dining_pilots/items"]["get"]["parameters"])}
+    assert {"bbox", "bbox-crs", "crs", "limit", "offset", "f", "district", "venue_type", "capacity"} <= params
+
+
+def resolved(doc: dict, parameters: list[dict]) -> list[dict]:
+    """Parameters with their local $refs (#/components/parameters/...) resolved."""
+    return [doc["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p for p in parameters]
 
 
 # -- large layers, odd ids and limits: a layer published straight into the app's store ----------------------
