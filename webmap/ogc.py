@@ -414,7 +414,15 @@ def style(collection_id: str, style_id: str):
     return response
 
 
-@bp.get("/collections/<collection_id>/items", strict_slashes=False)
+@bp.get("/collections/<collection_id>/items/")
+def items_slash(collection_id: str):
+    """``items/`` is sent on to ``items`` (its page links are made from the request's own path), query kept."""
+    query_string = request.query_string.decode()
+    return redirect(url_for("ogc.items", collection_id=collection_id) + (f"?{query_string}" if query_string else ""),
+                    308)
+
+
+@bp.get("/collections/<collection_id>/items")
 @html_limit
 @_features_etag
 @_content_crs
