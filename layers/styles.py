@@ -4,8 +4,8 @@ QML, so a QGIS user who adds a collection gets the map's colours, line widths, d
 The map draws with Leaflet, whose path options are the registry's style keys: ``color``/``weight``/
 ``opacity``/``dashArray`` for the stroke, ``fillColor``/``fillOpacity`` for the fill, ``radius`` for point
 markers (circle markers), in screen pixels. A rule's style is laid over the kind's style for the features
-whose property equals the rule's value, as the map does; every other feature gets the kind's style (an SLD
-``ElseFilter``, a QGIS ``ELSE`` rule). Both documents are built with ElementTree: labels and values are
+whose property equals the rule's value, as the map does; every other feature gets the kind's style (in SLD a
+filter saying so — the property differs or is empty —, in QML an ``ELSE`` rule). Both documents are built with ElementTree: labels and values are
 escaped by it, never pasted into markup.
 """
 
@@ -121,6 +121,25 @@ def _sld_fill(parent, style: dict) -> None:
     _css(fill, "fill-opacity", _number(style["fillOpacity"]))
 
 
+def _equal_to(parent, prop: str, value) -> None:
+    equal = ET.SubElement(parent, f"{{{OGC}}}PropertyIsEqualTo")
+    ET.SubElement(equal, f"{{{OGC}}}PropertyName").text = prop
+    ET.SubElement(equal, f"{{{OGC}}}Literal").text = _literal(value)
+
+
+def _sld_other_filter(rule, kind: LayerKind) -> None:
+    """The filter of "every other feature": for each rule, the property differs from its value or is empty.
+    Written out rather than as an ``ElseFilter``, which QGIS (3.22) reads as "every feature" and so would
+    draw the other features' style over the rules' features."""
+    parent = ET.SubElement(rule, f"{{{OGC}}}Filter")
+    if len(kind.rules) > 1:
+        parent = ET.SubElement(parent, f"{{{OGC}}}And")
+    for r in kind.rules:
+        either = ET.SubElement(parent, f"{{{OGC}}}Or")
+        _equal_to(ET.SubElement(either, f"{{{OGC}}}Not"), r.prop, r.value)
+        ET.SubElement(ET.SubElement(either, f"{{{OGC}}}PropertyIsNull"), f"{{{OGC}}}PropertyName").text = r.prop
+
+
 def sld(kind: LayerKind) -> bytes:
     """The kind's style as an OGC Styled Layer Descriptor 1.0 (UTF-8 XML)."""
     root = _sld("StyledLayerDescriptor", version="1.0.0", **{
@@ -136,14 +155,10 @@ def sld(kind: LayerKind) -> bytes:
         element = _sld("Rule", feature_style)
         _sld("Name", element, f"{rule.prop}={_literal(rule.value)}" if rule.prop else "other")
         _sld("Title", element, rule.label)
-        if rule.prop is None:
-            if kind.rules:  # alone, the rule applies to every feature without a filter
-                _sld("ElseFilter", element)
-        else:
-            where = ET.SubElement(element, f"{{{OGC}}}Filter")
-            equal = ET.SubElement(where, f"{{{OGC}}}PropertyIsEqualTo")
-            ET.SubElement(equal, f"{{{OGC}}}PropertyName").text = rule.prop
-            ET.SubElement(equal, f"{{{OGC}}}Literal").text = _literal(rule.value)
+        if rule.prop is not None:
+            _equal_to(ET.SubElement(element, f"{{{OGC}}}Filter"), rule.prop, rule.value)
+        elif kind.rules:  # alone, the rule applies to every feature without a filter
+            _sld_other_filter(element, kind)
         style = rule.style
         if shape == "polygon":
             symbolizer = _sld("PolygonSymbolizer", element)

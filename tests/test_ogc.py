@@ -620,3 +620,113 @@ def test_the_schema_page_lists_the_fields_with_their_labels(client):
     text = client.get("/ogc/collections/night_economy_zones/schema?f=html").get_data(as_text=True)
     assert "is_24h_pilot" in text and "24小时营业区试点" in text and "primary-geometry" in text
     assert "运营中" in text and "geometry-multipolygon" in text
+
+
+# -- styles: SLD 1.0 and QGIS QML ---------------------------------------------------------------------------
+
+SLD_NS = {"sld": "http://www.opengis.net/sld", "ogc": "http://www.opengis.net/ogc"}
+
+
+def parse_xml(data: bytes):
+    from defusedxml import ElementTree as SafeET
+
+    return SafeET.fromstring(data)
+
+
+@pytest.mark.parametrize("layer_id", ["districts", "night_economy_zones", "pedestrian_streets",
+                                      "outdoor_dining_pilots", "hq_clusters", "commercial_districts"])
+def test_each_collection_links_its_style_as_sld_and_qml(client, layer_id):
+    links = client.get(f"/ogc/collections/{layer_id}").get_json()["links"]
+    sheets = {l["type"]: l["href"] for l in links if l["rel"] == "stylesheet"}
+    assert set(sheets) == {"application/vnd.ogc.sld+xml;version=1.0", "application/vnd.qgis.qml"}
+    styles_link = next(l for l in links if l["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/styles")
+    listed = client.get(styles_link["href"]).get_json()
+    assert listed["default"] == "default" and {l["href"] for l in listed["styles"][0]["links"]} == set(sheets.values())
+    for media, href in sheets.items():
+        response = client.get(href)
+        assert response.status_code == 200 and response.mimetype == media.split(";")[0]
+        assert parse_xml(response.data) is not None  # well-formed
+    # the Accept header chooses too
+    assert client.get(f"/ogc/collections/{layer_id}/styles/default",
+                      headers={"Accept": "application/vnd.qgis.qml"}).mimetype == "application/vnd.qgis.qml"
+    assert client.get(f"/ogc/collections/{layer_id}/styles/default").mimetype == "application/vnd.ogc.sld+xml"
+    assert client.get(f"/ogc/collections/{layer_id}/styles/default?f=svg").status_code == 400
+    assert client.get(f"/ogc/collections/{layer_id}/styles/other").status_code == 404
+
+
+def _opacity(value) -> int:
+    return round(255 * float(value))
+
+
+def test_the_sld_has_each_rule_with_its_filter_and_the_registrys_colours(client):
+    from layers.registry import get
+
+    kind = get("night_economy_zones")
+    root = parse_xml(client.get("/ogc/collections/night_economy_zones/styles/default?f=sld10").data)
+    assert root.tag == "{http://www.opengis.net/sld}StyledLayerDescriptor" and root.get("version") == "1.0.0"
+    assert root.find("sld:NamedLayer/sld:Name", SLD_NS).text == "night_economy_zones"
+    rules = root.findall(".//sld:Rule", SLD_NS)
+    assert len(rules) == len(kind.rules) + 1
+    pilot, other = rules
+    equal = pilot.find("ogc:Filter/ogc:PropertyIsEqualTo", SLD_NS)
+    assert equal.find("ogc:PropertyName", SLD_NS).text == "is_24h_pilot" and equal.find("ogc:Literal", SLD_NS).text == "true"
+    assert pilot.find("sld:Title", SLD_NS).text == "24小时营业区试点 24-hour pilot"
+    # every other feature: not a 24-hour pilot, or the flag is empty (an ElseFilter is read by QGIS as "all")
+    either = other.find("ogc:Filter/ogc:Or", SLD_NS)
+    assert either.find("ogc:Not/ogc:PropertyIsEqualTo/ogc:Literal", SLD_NS).text == "true"
+    assert either.find("ogc:PropertyIsNull/ogc:PropertyName", SLD_NS).text == "is_24h_pilot"
+
+    def css(rule, part):
+        return {p.get("name"): p.text for p in rule.findall(f"sld:PolygonSymbolizer/sld:{part}/sld:CssParameter", SLD_NS)}
+
+    assert css(pilot, "Fill") == {"fill": "#ff7b00", "fill-opacity": "0.45"}
+    assert css(pilot, "Stroke") == {"stroke": "#d00000", "stroke-width": "4", "stroke-opacity": "1",
+                                    "stroke-dasharray": "8 4"}
+    assert css(other, "Fill") == {"fill": kind.style["fillColor"], "fill-opacity": "0.35"}
+    assert css(other, "Stroke")["stroke"] == kind.style["color"]
+    # lines and points
+    lines = parse_xml(client.get("/ogc/collections/pedestrian_streets/styles/default?f=sld10").data)
+    weekend = lines.findall(".//sld:Rule", SLD_NS)[0]
+    assert {p.get("name"): p.text for p in weekend.findall("sld:LineSymbolizer/sld:Stroke/sld:CssParameter", SLD_NS)} \
+        == {"stroke": "#0a9396", "stroke-width": "6", "stroke-opacity": "0.9", "stroke-dasharray": "10 6"}
+    points = parse_xml(client.get("/ogc/collections/outdoor_dining_pilots/styles/default?f=sld10").data)
+    mark = points.find(".//sld:PointSymbolizer/sld:Graphic", SLD_NS)
+    assert mark.find("sld:Mark/sld:WellKnownName", SLD_NS).text == "circle" and mark.find("sld:Size", SLD_NS).text == "14"
+    assert points.find(".//sld:Rule/ogc:Filter", SLD_NS) is None  # one rule: every feature
+
+
+def test_the_qml_is_a_rule_based_renderer_with_the_maps_colours_and_labels(client):
+    root = parse_xml(client.get("/ogc/collections/pedestrian_streets/styles/default?f=qml").data)
+    assert root.tag == "qgis" and root.find("renderer-v2").get("type") == "RuleRenderer"
+    rules = root.findall("renderer-v2/rules/rule")
+    assert [r.get("filter") for r in rules] == ['"weekend_block" = true', "ELSE"]
+    assert rules[0].get("label") == "周末分时段步行街区 Weekend time-sliced block"
+    symbols = {s.get("name"): s for s in root.findall("renderer-v2/symbols/symbol")}
+
+    def props(rule):
+        layer = symbols[rule.get("symbol")].find("layer")
+        return {o.get("name"): o.get("value") for o in layer.findall("Option/Option")}
+
+    assert props(rules[0])["line_color"] == f"10,147,150,{_opacity(0.9)}" and props(rules[0])["customdash"] == "10;6"
+    assert props(rules[1])["line_color"] == f"232,93,4,{_opacity(0.9)}" and props(rules[1])["use_custom_dash"] == "0"
+    assert props(rules[1])["line_width"] == "6" and props(rules[1])["line_width_unit"] == "Pixel"
+    keys = [r.get("key") for r in rules]
+    assert keys == [r.get("key") for r in parse_xml(client.get(
+        "/ogc/collections/pedestrian_streets/styles/default?f=qml").data).findall("renderer-v2/rules/rule")]
+
+
+def test_style_labels_are_escaped_not_pasted(client):
+    from layers import styles
+    from layers.schema import Field, LayerKind, StyleRule
+
+    evil = '</Title><script>alert(1)</script>&"\''
+    kind = LayerKind(id="x", zh=evil, en="x", geometry_types=("Point",),
+                     fields=(Field("kind", "text", "类", "Kind"),),
+                     style={"color": "#000", "fillColor": "#fff"}, popup=(),
+                     rules=(StyleRule("kind", evil, {"color": "#f00"}, evil, "en"),))
+    for build in (styles.sld, styles.qml):
+        root = parse_xml(build(kind))
+        texts = [e.text for e in root.iter()] + [v for e in root.iter() for v in e.attrib.values()]
+        assert any(evil in (t or "") for t in texts)
+    qml = parse_xml(styles.qml(kind))
+    assert qml.find("renderer-v2/rules/rule").get("filter") == '"kind" = \'' + evil.replace("'", "''") + "'"
