@@ -730,3 +730,19 @@ def test_style_labels_are_escaped_not_pasted(client):
         assert any(evil in (t or "") for t in texts)
     qml = parse_xml(styles.qml(kind))
     assert qml.find("renderer-v2/rules/rule").get("filter") == '"kind" = \'' + evil.replace("'", "''") + "'"
+
+
+def test_the_readme_names_every_path_and_crs_of_the_api(client):
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    doc = client.get("/ogc/api").get_json(force=True)
+    ids = [c["id"] for c in client.get("/ogc/collections").get_json()["collections"]]
+    for path in doc["paths"]:
+        generic = re.sub("|".join(f"/collections/{i}/" for i in ids), "/collections/{collectionId}/", path)
+        generic = generic.replace("{collectionId}", "<id>").replace("{featureId}", "<featureId>")
+        generic = generic.replace("{styleId}", "default")
+        assert f"/ogc{generic.rstrip('/') or '/'}" in readme, generic
+    for uri in client.get("/ogc/collections/hq_clusters").get_json()["crs"]:
+        assert uri.replace("http://localhost", "http://<host>") in readme, uri
+    assert "ogr2ogr -f GPKG out.gpkg OAPIF:" in readme and "Add WFS / OGC API" in readme
