@@ -7,13 +7,14 @@ import gzip
 import hashlib
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import shapely
 
-from . import coords, fieldtypes
+from . import crs, fieldtypes
 from .index import FeatureIndex
 from .load import Layer, as_declared_type, read_layer
 from .problems import DataError
@@ -21,9 +22,16 @@ from .registry import KINDS
 from .schema import LayerKind
 
 log = logging.getLogger(__name__)
+_ENCODING_LOCK = threading.Lock()
 
-#: Decimal places kept in served coordinates: 7 is about 1 cm.
-PRECISION = 7
+#: Decimal places kept in served degrees: 7 is about 1 cm (metres keep 2: see layers.crs.DECIMALS).
+PRECISION = crs.DECIMALS["degree"]
+
+#: Serializations kept per layer besides WGS-84's, which is made at load and always kept. Each is about the size
+#: of the layer's GeoJSON: the OGC API offers 6 coordinate systems and /api 3, so keeping all of them for every
+#: layer would hold up to 8 extra copies of every layer in every worker. The least recently used beyond these
+#: is dropped (and made again, in ~the time of an import's serialization, if it is asked for again).
+KEPT_ENCODINGS = 3
 
 
 _PREFIX = b'{"type":"FeatureCollection","features":['
@@ -58,11 +66,8 @@ class Encoded:
 
 
 def _round(geoms: np.ndarray, system: str) -> np.ndarray:
-    def _apply(c):
-        lon, lat = coords.from_wgs84(system, c[:, 0], c[:, 1])
-        return np.round(np.column_stack([lon, lat]), PRECISION)
-
-    return shapely.transform(geoms, _apply)
+    """The geometries in ``system`` (a key of layers.crs.SYSTEMS), in its axis order, rounded per its unit."""
+    return crs.get(system).geometries(geoms)
 
 
 def served_properties(kind: LayerKind | None):
@@ -89,9 +94,10 @@ def served_properties(kind: LayerKind | None):
 
 
 def encode_features(layer: Layer, system: str = "wgs84") -> Encoded:
-    """Serialize a layer as a GeoJSON FeatureCollection in ``system`` coordinates (WGS-84 by default): the
-    properties by :func:`served_properties`, the geometries as the kind's one geometry type (single parts
-    promoted to multi-part: :func:`layers.load.as_declared_type`)."""
+    """Serialize a layer as a GeoJSON FeatureCollection in ``system`` coordinates (WGS-84 by default; any key of
+    layers.crs.SYSTEMS, in that system's axis order: EPSG:4326 is written latitude first): the properties by
+    :func:`served_properties`, the geometries as the kind's one geometry type (single parts promoted to
+    multi-part: :func:`layers.load.as_declared_type`)."""
     geojson = shapely.to_geojson(_round(as_declared_type(layer.kind, layer.geometries), system)) if len(layer) else []
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     served = served_properties(layer.kind)
@@ -119,9 +125,20 @@ class LiveLayer:
         return [round(v, 6) for v in shapely.total_bounds(self.layer.geometries).tolist()]
 
     def encoding(self, system: str = "wgs84") -> Encoded:
-        if system not in self.encoded:
-            self.encoded[system] = encode_features(self.layer, system)
-        return self.encoded[system]
+        """The serialization in ``system`` (see :func:`encode_features`): WGS-84's always kept, others made on
+        first use and kept while among the KEPT_ENCODINGS most recently used."""
+        encoded = self.encoded.get(system)
+        if system == "wgs84" and encoded is not None:
+            return encoded
+        if encoded is None:  # made outside the lock: requests in other systems need not wait for it
+            encoded = encode_features(self.layer, system)
+        with _ENCODING_LOCK:
+            self.encoded.pop(system, None)
+            self.encoded[system] = encoded  # most recently used last
+            others = [key for key in self.encoded if key != "wgs84"]
+            for key in others[:max(0, len(others) - KEPT_ENCODINGS)]:
+                del self.encoded[key]
+        return encoded
 
     @functools.cached_property
     def digest(self) -> str:

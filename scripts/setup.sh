@@ -19,6 +19,8 @@ if [ "$purpose" = test ]; then
   command -v redis-server >/dev/null || apt_needed+=(redis-server)
   # Debian's own (older) GDAL reads our downloads and our OGC API back, as GIS offices' QGIS/GDAL would
   command -v ogrinfo >/dev/null || apt_needed+=(gdal-bin)
+  # and Debian's QGIS (3.22, its Python bindings: no display needed) reads the OGC API and loads our styles
+  /usr/bin/python3 -c 'import qgis.core' 2>/dev/null || apt_needed+=(python3-qgis)
 fi
 if [ ${#apt_needed[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

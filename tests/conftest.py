@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -80,13 +81,17 @@ class ProcessServer:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "webmap", "run", "--port", str(port), "--no-reload"],
             cwd=ROOT, env={**os.environ, "SCENEMAP_BASEMAP": "none", "SCENEMAP_DATABASE_URL": "sqlite://", **(env or {})},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            # its log goes to a file: a pipe nobody reads fills up after a few hundred requests, and the
+            # server then blocks writing its log line
+            stdout=subprocess.DEVNULL, stderr=self.log)
         for _ in range(300):  # wait up to ~30 s for the port to answer
             if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited: {self.process.stderr.read()[-2000:]}")
+                self.log.seek(0)
+                raise RuntimeError(f"the server exited: {self.log.read().decode(errors='replace')[-2000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     return
@@ -97,6 +102,7 @@ class ProcessServer:
     def stop(self):
         self.process.terminate()
         self.process.wait(10)
+        self.log.close()
 
 
 @pytest.fixture
