@@ -341,7 +341,9 @@ def _near_during(rule: Rule, sites: _Sites, places: Places | None, week: hours.W
                                measured, nearest))
             continue
         hzh, hen = found_overlap.describe()
-        out.append(Verdict(rule.id, rule.severity, rule.severity, f"{where_zh}，外摆{hzh} · {where_en}, seating {hen}",
+        space = " " if hzh[:1].isdigit() else ""
+        out.append(Verdict(rule.id, rule.severity, rule.severity,
+                           f"{where_zh}，外摆{space}{hzh} · {where_en}, seating {hen}",
                            measured, nearest, _hours_condition(rule, found_overlap, wzh, wen)))
     return out
 
@@ -409,7 +411,7 @@ def _complaints_near(rule: Rule, sites: _Sites, _places, _week, complaints: Comp
             near = np.union1d(near, named[counted[named]])
         count = len(near)
         measured = {"count": count, "complaints": [complaints.ids[j] for j in near[:20].tolist()]}
-        text_zh = f"近 {days} 天{distance:g} m 内（或指明本点）{czh}投诉 {count} 件"
+        text_zh = f"近 {days} 天 {distance:g} m 内（或指明本点）{czh}投诉 {count} 件"
         text_en = f"{count} {cen} complaints within {distance:g} m (or naming the site) in the last {days} days"
         status = rule.severity if count >= rule.param("min_count") else "pass"
         bound = "≥" if status != "pass" else "<"
