@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import weakref
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -85,6 +86,9 @@ class Complaints:
     def __init__(self, ids, categories, received, site_ids, geometries):
         self.ids = list(ids)
         self.categories = np.asarray(categories, dtype=object)
+        #: categories as small integers (the index in COMPLAINT_CATEGORIES; -1 for another value)
+        codes = {c: i for i, c in enumerate(COMPLAINT_CATEGORIES)}
+        self.codes = np.array([codes.get(c, -1) for c in categories], dtype=np.int8)
         self.received = np.array([r if r else "NaT" for r in received], dtype="datetime64[D]")
         self.site_ids = np.array([None if s is None else str(s) for s in site_ids], dtype=object)
         self.metric = to_metric(geometries)
@@ -100,14 +104,19 @@ class Complaints:
         return cls(layer.ids, [p.get("category") for p in props], [p.get("received") for p in props],
                    [p.get("site_id") for p in props], layer.geometries)
 
-    def by_site(self, site_id: str) -> np.ndarray:
+    def naming(self, site_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(site positions, complaint positions) of the complaints whose ``site_id`` names one of ``site_ids``."""
         if self._by_site is None:
             groups: dict[str, list[int]] = {}
             for i, sid in enumerate(self.site_ids):
                 if sid is not None:
                     groups.setdefault(sid, []).append(i)
             self._by_site = {k: np.asarray(v, dtype=np.intp) for k, v in groups.items()}
-        return self._by_site.get(str(site_id), np.empty(0, dtype=np.intp))
+        pairs = [(n, self._by_site[sid]) for n, sid in enumerate(site_ids) if sid in self._by_site]
+        if not pairs:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+        return (np.concatenate([np.full(len(c), n, dtype=np.intp) for n, c in pairs]),
+                np.concatenate([c for _, c in pairs]))
 
 
 _PREPARED: dict[tuple[str, int], tuple[weakref.ref, object]] = {}
@@ -135,8 +144,7 @@ def prepare_complaints(layer) -> Complaints:
 
 # --- results -------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Nearby:
+class Nearby(NamedTuple):
     """A protected place near a site."""
 
     id: object
@@ -148,16 +156,15 @@ class Nearby:
         return {"id": self.id, "name": self.name, "category": self.category, "distance_m": self.distance_m}
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """One rule's verdict on one site."""
 
     rule_id: str
     severity: str
     status: str  # pass | warn | fail | cannot_assess
     reason: str  # Chinese, then English after " · "
-    measured: dict = field(default_factory=dict)
-    nearest: tuple[Nearby, ...] = ()
+    measured: dict = {}
+    nearest: tuple = ()  # Nearby places: those within the rule's distance (at most NEAREST_SHOWN), or the nearest
     suggestion: str | None = None  # a condition that would pass the rule (Chinese · English)
 
     def to_dict(self) -> dict:
@@ -166,15 +173,17 @@ class Verdict:
                 "suggestion": self.suggestion}
 
 
-@dataclass(frozen=True)
-class SiteResult:
+class SiteResult(NamedTuple):
+    """The verdicts on one site, one per rule in the ruleset's order."""
+
     id: object
     name: str
     district: str | None
-    verdicts: tuple[Verdict, ...]
+    verdicts: tuple
 
     @property
     def status(self) -> str:
+        """The gravest verdict: fail, then cannot assess, then warn, then pass."""
         return max((v.status for v in self.verdicts), key=GRAVITY.index, default="pass")
 
     def verdict(self, rule_id: str) -> Verdict:
@@ -264,15 +273,17 @@ class _Sites:
 
 
 def _near_pairs(metric: np.ndarray, tree: shapely.STRtree, positions: np.ndarray, distance: float):
-    """Per site, the (positions, distances) of the indexed places within ``distance``, nearest first."""
-    sites, local = tree.query(metric, predicate="dwithin", distance=distance)
-    if not len(sites):
-        return lambda i: (positions[:0], np.empty(0))
-    dist = shapely.distance(metric[sites], tree.geometries[local])
+    """The protected places within ``max(distance, CONTEXT_M)`` of every site, nearest first: one STRtree
+    query for all sites, one ``shapely.distance`` over the pairs found. Returns (bounds, places, distances,
+    within): site i's places are ``places[bounds[i]:bounds[i + 1]]``, the first ``within[i]`` of them within
+    ``distance`` (plain lists, for the per-site loop)."""
+    sites, local = tree.query(metric, predicate="dwithin", distance=max(distance, CONTEXT_M))
+    dist = shapely.distance(metric[sites], tree.geometries[local]) if len(sites) else np.empty(0)
     order = np.lexsort((dist, sites))
     sites, local, dist = sites[order], local[order], dist[order]
     bounds = np.searchsorted(sites, np.arange(len(metric) + 1))
-    return lambda i: (positions[local[bounds[i]:bounds[i + 1]]], dist[bounds[i]:bounds[i + 1]])
+    within = np.bincount(sites[dist <= distance], minlength=len(metric))
+    return bounds.tolist(), positions[local].tolist(), np.round(dist, 1).tolist(), within.tolist()
 
 
 def _near_during(rule: Rule, sites: _Sites, places: Places | None, week: hours.Week, *_rest) -> list[Verdict]:
@@ -286,7 +297,8 @@ def _near_during(rule: Rule, sites: _Sites, places: Places | None, week: hours.W
     positions, tree = places.tree(cats)
     if not len(positions):
         return [_cannot(rule, f"敏感点数据中没有{czh} · no {cen} among the protected places loaded")] * len(sites)
-    near = _near_pairs(sites.metric, tree, positions, max(distance, CONTEXT_M))
+    bounds, found, dist, within = _near_pairs(sites.metric, tree, positions, distance)
+    ids, names, categories = places.ids, places.names, places.categories
     window = None
     if rule.param("window"):
         try:
@@ -296,10 +308,10 @@ def _near_during(rule: Rule, sites: _Sites, places: Places | None, week: hours.W
     overlaps: dict[str, object] = {}
     out = []
     for i in range(len(sites)):
-        found, dist = near(i)
-        nearest = tuple(Nearby(places.ids[p], places.names[p], places.categories[p], round(float(d), 1))
-                        for p, d in zip(found[:NEAREST_SHOWN], dist[:NEAREST_SHOWN]))
-        inside = int(np.searchsorted(dist, distance, side="right"))
+        first, inside = bounds[i], within[i]
+        shown = min(max(inside, 1), NEAREST_SHOWN, bounds[i + 1] - first)  # those within, or the nearest one
+        nearest = tuple(Nearby(ids[p], names[p], categories[p], d)
+                        for p, d in zip(found[first:first + shown], dist[first:first + shown]))
         if not inside:
             if nearest:
                 n = nearest[0]
@@ -395,28 +407,34 @@ def _complaints_near(rule: Rule, sites: _Sites, _places, _week, complaints: Comp
     czh = "、".join(COMPLAINT_CATEGORIES[c][0] for c in cats)
     cen = ", ".join(COMPLAINT_CATEGORIES[c][1] for c in cats)
     end = np.datetime64(as_of, "D")
-    counted = (np.isin(complaints.categories, list(cats)) & (complaints.received > end - np.timedelta64(days, "D"))
-               & (complaints.received <= end))
+    wanted = np.array([list(COMPLAINT_CATEGORIES).index(c) for c in cats], dtype=np.int8)
+
+    def counted(found: np.ndarray) -> np.ndarray:
+        """Which of the complaints at ``found`` count: of the categories, received in the last ``days``."""
+        received = complaints.received[found]
+        return (np.isin(complaints.codes[found], wanted) & (received > end - np.timedelta64(days, "D"))
+                & (received <= end))
+
     sites_i, found = complaints.tree.query(sites.metric, predicate="dwithin", distance=distance)
-    keep = counted[found]
-    sites_i, found = sites_i[keep], found[keep]
-    order = np.argsort(sites_i, kind="stable")
-    sites_i, found = sites_i[order], found[order]
-    bounds = np.searchsorted(sites_i, np.arange(len(sites) + 1))
+    named_sites, named = complaints.naming([str(i) for i in sites.ids])
+    sites_i, found = np.concatenate([sites_i, named_sites]), np.concatenate([found, named])
+    keep = counted(found)
+    key = np.unique(sites_i[keep].astype(np.int64) * len(complaints) + found[keep])  # a complaint counts once
+    sites_i, found = key // len(complaints), key % len(complaints)
+    bounds = np.searchsorted(sites_i, np.arange(len(sites) + 1)).tolist()
+    found = found.tolist()
+    minimum = rule.param("min_count")
     out = []
     for i in range(len(sites)):
         near = found[bounds[i]:bounds[i + 1]]
-        named = complaints.by_site(sites.ids[i])
-        if len(named):
-            near = np.union1d(near, named[counted[named]])
         count = len(near)
-        measured = {"count": count, "complaints": [complaints.ids[j] for j in near[:20].tolist()]}
+        measured = {"count": count, "complaints": [complaints.ids[j] for j in near[:20]]}
         text_zh = f"近 {days} 天 {distance:g} m 内（或指明本点）{czh}投诉 {count} 件"
         text_en = f"{count} {cen} complaints within {distance:g} m (or naming the site) in the last {days} days"
-        status = rule.severity if count >= rule.param("min_count") else "pass"
+        status = rule.severity if count >= minimum else "pass"
         bound = "≥" if status != "pass" else "<"
-        out.append(Verdict(rule.id, rule.severity, status, f"{text_zh}（{bound} {rule.param('min_count')}）· {text_en} "
-                                                           f"({bound} {rule.param('min_count')})", measured))
+        out.append(Verdict(rule.id, rule.severity, status,
+                           f"{text_zh}（{bound} {minimum}）· {text_en} ({bound} {minimum})", measured))
     return out
 
 

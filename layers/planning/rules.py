@@ -17,6 +17,7 @@ Qingdao's rules, and each rationale says so.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -334,6 +335,7 @@ DEFAULT = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def default() -> Ruleset:
     """The ruleset shipped with the product (version 0 until the store keeps one)."""
     return parse(DEFAULT)
