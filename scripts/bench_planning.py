@@ -224,6 +224,11 @@ def cross_check(result, answers, ruleset) -> None:
             mine = {sid: r.verdict(rule.id).measured.get("within", 0) for sid, r in ours.items()
                     if r.verdict(rule.id).measured.get("within")}
             assert mine == theirs, f"{rule.id}: {len(mine)} sites vs {len(theirs)}"
+            nearest: dict[str, float] = {}
+            for sid, _pid, d in pairs:
+                nearest[sid] = min(d, nearest.get(sid, d))
+            for sid, d in nearest.items():  # the same edge-to-edge distance, to the rounding of 0.1 m
+                assert abs(ours[sid].verdict(rule.id).measured["distance_m"] - d) <= 0.051, (rule.id, sid, d)
         elif rule.kind == "complaints_near":
             theirs = {sid: count for sid, count, _ in answers[rule.id]}
             mine = {sid: r.verdict(rule.id).measured["count"] for sid, r in ours.items()
