@@ -39,7 +39,12 @@ sys.path.insert(0, str(ROOT))
 from layers import area  # noqa: E402
 from layers.load import Layer  # noqa: E402
 from layers.planning import engine, hours, rules  # noqa: E402
-from layers.planning.kinds import CATEGORIES, COMPLAINTS, SENSITIVE_SITES, outdoor_dining_kind  # noqa: E402
+from layers.planning.kinds import (  # noqa: E402
+    CATEGORIES,
+    COMPLAINTS,
+    SENSITIVE_SITES,
+    outdoor_dining_kind,
+)
 
 log = logging.getLogger("bench_planning")
 TO_DEG = Transformer.from_crs(area.METRIC_CRS, "EPSG:4326", always_xy=True)

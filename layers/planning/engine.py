@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import weakref
-from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 
 from .. import area
 from . import hours
+from .context import Complaints, Places, prepare_complaints, prepare_places, to_metric
 from .kinds import CATEGORIES, COMPLAINT_CATEGORIES
+from .results import STATUSES, CheckRun, Nearby, SiteResult, Verdict
 from .rules import SEVERITIES, Rule, Ruleset
 
 log = logging.getLogger(__name__)
@@ -34,195 +32,6 @@ log = logging.getLogger(__name__)
 CONTEXT_M = 200.0
 #: How many protected places a verdict lists.
 NEAREST_SHOWN = 5
-STATUSES = {"pass": ("通过", "pass"), "warn": ("提示", "warn"), "fail": ("不通过", "fail"),
-            "cannot_assess": ("无法判断", "cannot assess")}
-#: The order of gravity, for a site's overall status: a check that cannot be made outranks a warning.
-GRAVITY = ("pass", "warn", "cannot_assess", "fail")
-
-_TO_METRIC = Transformer.from_crs("EPSG:4326", area.METRIC_CRS, always_xy=True)
-
-
-def to_metric(geometries: np.ndarray) -> np.ndarray:
-    """WGS-84 geometries (lon, lat) in EPSG:4549 metres, in one vectorized call."""
-    geometries = np.asarray(geometries, dtype=object)
-    if not len(geometries):
-        return geometries
-    return shapely.transform(geometries, lambda c: np.column_stack(_TO_METRIC.transform(c[:, 0], c[:, 1])))
-
-
-# --- prepared context layers ---------------------------------------------------------------------------
-
-class Places:
-    """Protected places (the ``sensitive_sites`` layer), projected and indexed by category group."""
-
-    def __init__(self, ids, names, categories, geometries):
-        self.ids = list(ids)
-        self.names = list(names)
-        self.categories = np.asarray(categories, dtype=object)
-        self.metric = to_metric(geometries)
-        self._trees: dict[frozenset, tuple[np.ndarray, shapely.STRtree]] = {}
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    @classmethod
-    def from_layer(cls, layer) -> "Places":
-        props = layer.properties
-        return cls(layer.ids, [p.get("name", "") for p in props], [p.get("category") for p in props],
-                   layer.geometries)
-
-    def tree(self, categories) -> tuple[np.ndarray, shapely.STRtree]:
-        """(positions, STRtree of their metric geometries) of the places of ``categories``; built once."""
-        key = frozenset(categories)
-        if key not in self._trees:
-            positions = np.flatnonzero(np.isin(self.categories, list(key)))
-            self._trees[key] = (positions, shapely.STRtree(self.metric[positions]))
-        return self._trees[key]
-
-
-class Complaints:
-    """Complaint records (the ``complaints`` layer), projected and indexed."""
-
-    def __init__(self, ids, categories, received, site_ids, geometries):
-        self.ids = list(ids)
-        self.categories = np.asarray(categories, dtype=object)
-        #: categories as small integers (the index in COMPLAINT_CATEGORIES; -1 for another value)
-        codes = {c: i for i, c in enumerate(COMPLAINT_CATEGORIES)}
-        self.codes = np.array([codes.get(c, -1) for c in categories], dtype=np.int8)
-        self.received = np.array([r if r else "NaT" for r in received], dtype="datetime64[D]")
-        self.site_ids = np.array([None if s is None else str(s) for s in site_ids], dtype=object)
-        self.metric = to_metric(geometries)
-        self.tree = shapely.STRtree(self.metric)
-        self._by_site: dict[str, np.ndarray] | None = None
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    @classmethod
-    def from_layer(cls, layer) -> "Complaints":
-        props = layer.properties
-        return cls(layer.ids, [p.get("category") for p in props], [p.get("received") for p in props],
-                   [p.get("site_id") for p in props], layer.geometries)
-
-    def naming(self, site_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(site positions, complaint positions) of the complaints whose ``site_id`` names one of ``site_ids``."""
-        if self._by_site is None:
-            groups: dict[str, list[int]] = {}
-            for i, sid in enumerate(self.site_ids):
-                if sid is not None:
-                    groups.setdefault(sid, []).append(i)
-            self._by_site = {k: np.asarray(v, dtype=np.intp) for k, v in groups.items()}
-        pairs = [(n, self._by_site[sid]) for n, sid in enumerate(site_ids) if sid in self._by_site]
-        if not pairs:
-            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
-        return (np.concatenate([np.full(len(c), n, dtype=np.intp) for n, c in pairs]),
-                np.concatenate([c for _, c in pairs]))
-
-
-_PREPARED: dict[tuple[str, int], tuple[weakref.ref, object]] = {}
-
-
-def _prepared(kind: str, layer, build):
-    key = (kind, id(layer))
-    hit = _PREPARED.get(key)
-    if hit is not None and hit[0]() is layer:
-        return hit[1]
-    prepared = build(layer)
-    _PREPARED[key] = (weakref.ref(layer, lambda _ref, key=key: _PREPARED.pop(key, None)), prepared)
-    return prepared
-
-
-def prepare_places(layer) -> Places:
-    """The protected places of a ``sensitive_sites`` layer, projected and indexed once per layer object
-    (a live layer version is one object)."""
-    return _prepared("places", layer, Places.from_layer)
-
-
-def prepare_complaints(layer) -> Complaints:
-    return _prepared("complaints", layer, Complaints.from_layer)
-
-
-# --- results -------------------------------------------------------------------------------------------
-
-class Nearby(NamedTuple):
-    """A protected place near a site."""
-
-    id: object
-    name: str
-    category: str
-    distance_m: float
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "category": self.category, "distance_m": self.distance_m}
-
-
-class Verdict(NamedTuple):
-    """One rule's verdict on one site."""
-
-    rule_id: str
-    severity: str
-    status: str  # pass | warn | fail | cannot_assess
-    reason: str  # Chinese, then English after " · "
-    measured: dict = {}
-    nearest: tuple = ()  # Nearby places: those within the rule's distance (at most NEAREST_SHOWN), or the nearest
-    suggestion: str | None = None  # a condition that would pass the rule (Chinese · English)
-
-    def to_dict(self) -> dict:
-        return {"rule": self.rule_id, "severity": self.severity, "status": self.status, "reason": self.reason,
-                "measured": self.measured, "nearest": [n.to_dict() for n in self.nearest],
-                "suggestion": self.suggestion}
-
-
-class SiteResult(NamedTuple):
-    """The verdicts on one site, one per rule in the ruleset's order."""
-
-    id: object
-    name: str
-    district: str | None
-    verdicts: tuple
-
-    @property
-    def status(self) -> str:
-        """The gravest verdict: fail, then cannot assess, then warn, then pass."""
-        return max((v.status for v in self.verdicts), key=GRAVITY.index, default="pass")
-
-    def verdict(self, rule_id: str) -> Verdict:
-        return next(v for v in self.verdicts if v.rule_id == rule_id)
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "district": self.district, "status": self.status,
-                "verdicts": [v.to_dict() for v in self.verdicts]}
-
-
-@dataclass
-class CheckRun:
-    """The verdicts of one check, with what makes it reproducible: the ruleset (version and digest), the
-    week the hours were read over, the day complaints were counted back from, the data versions used."""
-
-    ruleset: Ruleset
-    week: hours.Week
-    as_of: dt.date
-    results: list[SiteResult]
-    data: dict = field(default_factory=dict)
-
-    def counts(self) -> dict[str, int]:
-        out = dict.fromkeys(STATUSES, 0)
-        for result in self.results:
-            out[result.status] += 1
-        return out
-
-    def by_district(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for result in self.results:
-            row = out.setdefault(result.district or "", dict.fromkeys(STATUSES, 0))
-            row[result.status] += 1
-        return out
-
-    def to_dict(self) -> dict:
-        return {"ruleset": {"version": self.ruleset.version, "digest": self.ruleset.digest},
-                "week": str(self.week), "as_of": self.as_of.isoformat(), "data": self.data,
-                "counts": self.counts(), "results": [r.to_dict() for r in self.results]}
-
 
 # --- input geometry ------------------------------------------------------------------------------------
 
@@ -468,9 +277,7 @@ def check_all(sites_layer, places=None, complaints=None, ruleset: Ruleset | None
 
     ruleset = ruleset or default()
     week, as_of = _when(week, as_of)
-    places = prepare_places(places) if places is not None and not isinstance(places, Places) else places
-    complaints = (prepare_complaints(complaints) if complaints is not None and not isinstance(complaints, Complaints)
-                  else complaints)
+    places, complaints = prepare_places(places), prepare_complaints(complaints)
     props = sites_layer.properties
     sites = _Sites(sites_layer.ids, [p.get("name", "") for p in props], [p.get("district") for p in props], props,
                    sites_layer.geometries)
@@ -486,13 +293,24 @@ def check_site(geometry, properties: dict, places=None, complaints=None, ruleset
 
     ruleset = ruleset or default()
     week, as_of = _when(week, as_of)
-    places = prepare_places(places) if places is not None and not isinstance(places, Places) else places
-    complaints = (prepare_complaints(complaints) if complaints is not None and not isinstance(complaints, Complaints)
-                  else complaints)
+    places, complaints = prepare_places(places), prepare_complaints(complaints)
     sites = _Sites([site_id], [properties.get("name", "")], [properties.get("district")], [properties],
                    np.array([geometry], dtype=object))
     return _run(sites, places, complaints, ruleset, week, as_of)[0]
 
 
-__all__ = ["Places", "Complaints", "prepare_places", "prepare_complaints", "check_all", "check_site",
-           "site_geometry", "Verdict", "SiteResult", "CheckRun", "Nearby", "STATUSES", "SEVERITIES"]
+__all__ = [
+    "SEVERITIES",
+    "STATUSES",
+    "CheckRun",
+    "Complaints",
+    "Nearby",
+    "Places",
+    "SiteResult",
+    "Verdict",
+    "check_all",
+    "check_site",
+    "prepare_complaints",
+    "prepare_places",
+    "site_geometry",
+]

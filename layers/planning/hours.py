@@ -161,7 +161,7 @@ def _minutes(oh: OpeningHours, start: dt.datetime, days: int) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)  # 10 KB each: distinct expressions × weeks asked about
 def _schedule(expression: str, monday: dt.date) -> np.ndarray:
     oh = _parse(expression)
     week = Week(monday)

@@ -179,7 +179,7 @@ class Ruleset:
         return hashlib.sha256(rules.encode()).hexdigest()[:16]
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "Ruleset":
+    def from_json(cls, text: str | bytes) -> Ruleset:
         try:
             data = json.loads(text)
         except (ValueError, TypeError) as exc:
@@ -187,7 +187,7 @@ class Ruleset:
         return cls.from_dict(data)
 
     @classmethod
-    def from_dict(cls, data) -> "Ruleset":
+    def from_dict(cls, data) -> Ruleset:
         """A checked ruleset from its JSON form; RulesetError names every field that is wrong."""
         return parse(data)
 
