@@ -195,10 +195,11 @@ def postgis_setup(cluster, sites, places, complaints):
     return conn
 
 
-def postgis_queries(conn, ruleset) -> dict:
+def postgis_queries(conn, ruleset, timings: dict | None = None) -> dict:
     cur = conn.cursor()
     out = {}
     for rule in ruleset:
+        start = time.perf_counter()
         if rule.kind == "near_during":
             params = {"d": rule.param("distance_m"), "cats": list(rule.param("categories"))}
             cur.execute(NEAR_SQL, params)
@@ -214,6 +215,8 @@ def postgis_queries(conn, ruleset) -> dict:
         else:
             cur.execute(WALKWAY_SQL, {"minimum": rule.param("minimum")})
             out[rule.id] = cur.fetchall()
+        if timings is not None:
+            timings[rule.id] = time.perf_counter() - start
     return out
 
 
@@ -271,10 +274,13 @@ def main(argv=None) -> None:
             rows.append(("PostGIS: load + GiST indexes + ANALYZE (once)", time.perf_counter() - start))
             answers = postgis_queries(conn, ruleset)  # warm the cache once
             cross_check(result, answers, ruleset)
+            per_rule: dict[str, float] = {}
             for i in range(args.repeat):
                 start = time.perf_counter()
-                postgis_queries(conn, ruleset)
+                postgis_queries(conn, ruleset, per_rule)
                 rows.append((f"PostGIS: same spatial queries, run {i + 1}", time.perf_counter() - start))
+            rows.append(("PostGIS: last run by rule " + ", ".join(f"{k} {v:.3f}" for k, v in per_rule.items()),
+                         sum(per_rule.values())))
             conn.close()
         finally:
             cluster.stop()

@@ -112,12 +112,13 @@ def day_kind(day: dt.date) -> tuple[str, str | None]:
     return ("weekend" if off else "workday"), None
 
 
+#: opening-hours-py's own (partial) calendar of Chinese public holidays: open exactly on the days it knows
+_PH = OpeningHours("PH", timezone=TZ, country="CN")
+
+
 @functools.lru_cache(maxsize=4096)
 def _library_ph(day: dt.date) -> bool:
     return _PH.is_open(dt.datetime.combine(day, dt.time(12), TZ))
-
-
-_PH = OpeningHours("PH", timezone=TZ, country="CN")
 
 
 def _proxy(day: dt.date, kind: str) -> dt.date | None:
