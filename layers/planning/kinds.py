@@ -31,9 +31,10 @@ COMPLAINT_CATEGORIES: dict[str, tuple[str, str]] = {
     "other": ("其他", "other"),
 }
 
-_SOURCE = replace(registry.get("districts").field_map["source"])
+# the registry's own fields, so names, districts and sources read and check alike in every layer
+_SOURCE = registry.get("districts").field_map["source"]
 _NAME = registry.get("districts").field_map["name"]
-_DISTRICT = registry.get("commercial_districts").field_map["district"]
+_DISTRICT = replace(registry.get("commercial_districts").field_map["district"], required=False)
 
 CATEGORY = Field("category", "enum", "类别", "Category", required=True, choices=tuple(CATEGORIES),
                  choice_labels=CATEGORIES, aliases=("敏感点类别", "类型"),
@@ -48,7 +49,7 @@ SENSITIVE_SITES = LayerKind(
     description_zh="需要保护的居民小区、学校、幼儿园、医院、养老机构和单位",
     description_en="Places to protect: homes, schools, kindergartens, hospitals, elderly care and offices",
     geometry_types=("Point", "Polygon", "MultiPolygon"),
-    fields=(_NAME, CATEGORY, replace(_DISTRICT, required=False), _SOURCE),
+    fields=(_NAME, CATEGORY, _DISTRICT, _SOURCE),
     style={"color": "#9d0208", "weight": 1, "fillColor": "#f48c06", "fillOpacity": 0.25, "radius": 5},
     rules=(StyleRule("category", "residential", {"fillColor": "#e9c46a"}, "居民小区", "residential"),
            StyleRule("category", "school", {"fillColor": "#2a9d8f"}, "学校", "school"),
@@ -72,7 +73,7 @@ COMPLAINTS = LayerKind(
                             "油烟": "odour", "异味": "odour"}),
             Field("site_id", "text", "涉及外摆点编号", "Outdoor-dining site id", aliases=("外摆点编号", "点位编号")),
             Field("text", "text", "诉求内容", "Text", aliases=("内容", "投诉内容", "诉求", "描述")),
-            replace(_DISTRICT, required=False), _SOURCE),
+            _DISTRICT, _SOURCE),
     style={"radius": 4, "color": "#6a040f", "weight": 1, "fillColor": "#d00000", "fillOpacity": 0.8},
     popup=("received", "category", "site_id"),
 )
