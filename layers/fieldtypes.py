@@ -294,3 +294,55 @@ def to_json(fld, value):
 def column(fld, values: list):
     """(array, missing mask or None) of ``values`` for a GIS column of ``fld``."""
     return TYPES[fld.type].column(values)
+
+
+# --- date: a calendar day, stored as ISO 8601 text (YYYY-MM-DD) -------------------------------------------
+
+import datetime as _dt  # noqa: E402 - the date type's entry is kept together, below the table it joins
+import re as _re  # noqa: E402
+
+#: Forms a date is read from: ISO 8601 (also with a time, as spreadsheets and hotline exports write it),
+#: 2026/3/5, 2026.3.5 and 2026年3月5日.
+_DATE = _re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?"
+                    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*$")
+
+
+def _read_date(text: str) -> str:
+    found = _DATE.match(text)
+    if not found:
+        raise ValueError(f"{text[:40]!r} is not a date (YYYY-MM-DD)")
+    year, month, day = map(int, found.groups())
+    try:
+        return _dt.date(year, month, day).isoformat()
+    except ValueError as exc:
+        raise ValueError(f"{text[:40]!r} is not a date: {exc}") from None
+
+
+def _check_date(fld, value):
+    if not isinstance(value, str):
+        return f"应为日期文字（YYYY-MM-DD）· must be a date written YYYY-MM-DD, not {type(value).__name__}"
+    try:
+        if _read_date(value) == value:
+            return None
+    except ValueError:
+        pass
+    return f"「{value[:40]}」不是日期，应写作 2026-03-05 · {value[:40]!r} is not a date written YYYY-MM-DD"
+
+
+def _text_date(fld, text: str):
+    return _read_date(text)
+
+
+def _word_date(fld, value: str):
+    try:
+        return _read_date(value)
+    except ValueError:
+        return None
+
+
+def _column_date(values):
+    return np.array([v if isinstance(v, str) else "NaT" for v in values], dtype="datetime64[D]"), None
+
+
+TYPES["date"] = FieldType("date", _check_date, _text_date, _column_date, {"type": "string", "format": "date"},
+                          "date", words=_word_date, equality_filter=False, temporal=True)

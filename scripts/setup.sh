@@ -15,6 +15,8 @@ if [ "$purpose" = test ]; then
   command -v chromium >/dev/null || apt_needed+=(chromium)
   # the store's tests also run on a real PostgreSQL (a throwaway cluster, as the postgres user)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_needed+=(postgresql)
+  # the planning checks are compared with PostGIS (tests/test_planning_postgis.py, scripts/bench_planning.py)
+  ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || apt_needed+=(postgresql-15-postgis-3)
   # shared state between servers (log-in limits) is tested on a real Redis
   command -v redis-server >/dev/null || apt_needed+=(redis-server)
   # Debian's own (older) GDAL reads our downloads and our OGC API back, as GIS offices' QGIS/GDAL would
