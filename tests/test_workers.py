@@ -3,6 +3,7 @@ next request, not CATALOG_REFRESH_SECONDS later (the change stamp, webmap/db.py)
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -12,11 +13,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.security import generate_password_hash
 
 from webmap import create_app
 
-from .conftest import ROOT
+from .conftest import ROOT, password_hash
 from .test_no_data_loss import CLERK_CSV, LAYER
 
 PASSWORD = "correct horse battery"
@@ -26,7 +26,7 @@ PASSWORD = "correct horse battery"
 def gunicorn(tmp_path):
     database = f"sqlite:///{tmp_path}/store.sqlite"
     seeded = create_app({"TESTING": True, "BASEMAP": "none", "DATABASE_URL": database})  # seed, add a clerk
-    seeded.extensions["store"].create_user("clerk", generate_password_hash(PASSWORD), "editor", [LAYER], actor="test")
+    seeded.extensions["store"].create_user("clerk", password_hash(PASSWORD), "editor", [LAYER], actor="test")
     seeded.extensions["store"].engine.dispose()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -39,7 +39,7 @@ def gunicorn(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--preload",
          "--access-logfile", str(log), "--access-logformat", "%(p)s %(r)s %(s)s", "webmap:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         if process.poll() is not None:
@@ -50,7 +50,9 @@ def gunicorn(tmp_path):
         except requests.ConnectionError:
             time.sleep(0.1)
     yield url, log
-    process.terminate()
+    # killed, master and workers at once: a graceful stop waits seconds for each worker's interpreter to
+    # wind down, and nothing here tests how gunicorn stops
+    os.killpg(process.pid, signal.SIGKILL)
     process.wait(10)
 
 
