@@ -169,11 +169,11 @@ class Catalog:
         return live
 
     @classmethod
-    def from_layers(cls, layers: list[Layer]) -> "Catalog":
+    def from_layers(cls, layers: list[Layer]) -> Catalog:
         return cls({lyr.kind.id: cls._live(lyr) for lyr in layers})
 
     @classmethod
-    def from_store(cls, store, kinds: tuple[LayerKind, ...] = KINDS) -> "Catalog":
+    def from_store(cls, store, kinds: tuple[LayerKind, ...] = KINDS) -> Catalog:
         """The live version of every kind in ``store``."""
         versions = store.live_versions()
         return cls({kind.id: cls._live(store.load(kind), versions.get(kind.id, 0)) for kind in kinds})
@@ -210,7 +210,7 @@ class Catalog:
         return layers
 
     @classmethod
-    def from_directory(cls, directory: str | Path, kinds: tuple[LayerKind, ...] = KINDS) -> "Catalog":
+    def from_directory(cls, directory: str | Path, kinds: tuple[LayerKind, ...] = KINDS) -> Catalog:
         """The layers of ``directory`` (see :meth:`read_directory`), without a store."""
         return cls.from_layers(cls.read_directory(directory, kinds))
 

@@ -176,11 +176,13 @@ def _booleans_as_integers(column: np.ndarray) -> np.ndarray:
     return column.astype(np.int32) if column.dtype == bool else column
 
 
-#: A .csvt's words for column dtypes: only Integer, Real and String, the ones QGIS 3.22's delimited-text reader
-#: accepts (one other word, such as GDAL's "WKT", "Integer64" or "Integer(Boolean)", makes it ignore the file).
+#: A .csvt's words for column dtypes: only Integer, Real, Date and String, words QGIS 3.22's delimited-text
+#: reader accepts (one other word, such as GDAL's "WKT", "Integer64" or "Integer(Boolean)", makes it ignore the file).
 def _csvt_word(column: np.ndarray) -> str:
     if column.dtype.kind in "biu":
         return "Integer"
+    if column.dtype.kind == "M":
+        return "Date"
     return "Real" if column.dtype.kind == "f" else "String"
 
 

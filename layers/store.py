@@ -20,15 +20,32 @@ import threading
 import unicodedata
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import shapely
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
-from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table,
-                        Text, create_engine, event, func, insert, select, update)
 
 from . import accounts
 from .load import Layer, canonical_id
@@ -116,7 +133,7 @@ class Conflict(Exception):
 class Unconfirmed(Conflict):
     """A publish would update or remove other counts of existing features than the person confirmed."""
 
-    def __init__(self, message: str, plan: "Plan"):
+    def __init__(self, message: str, plan: Plan):
         super().__init__(message)
         self.plan = plan
 
@@ -201,7 +218,7 @@ def _plan(kind_id: str, version: int, mode: str, incoming: dict, live: dict) -> 
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 #: Lengths of the String(n) columns that hold text from users (see the tables above).

@@ -12,8 +12,8 @@ escaped by it, never pasted into markup.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from xml.etree import ElementTree as ET
 
 from .schema import LayerKind

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the project needs: system packages (as root, via apt), a virtualenv with the Python
-# requirements, and the front-end assets from the npm registry (npm ci, with package-lock.json).
+# requirements, and the front-end assets from the npm registry (npm ci, with package-lock.json); for the
+# tests also the linters (ruff from requirements-dev.txt, ESLint from package.json's devDependencies).
 # Usage: scripts/setup.sh run|test    Idempotent: a second run with nothing changed does almost nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +47,11 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: installing front-end assets (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+# run: only the assets the app serves (dependencies); test: also the linter (devDependencies: ESLint)
+npm_deps=--omit=dev
+[ "$purpose" = test ] && npm_deps=--include=dev
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
+   { [ "$purpose" = test ] && [ ! -x node_modules/.bin/eslint ]; }; then
+  echo "setup: installing front-end assets (npm ci $npm_deps)"
+  npm ci "$npm_deps" --no-audit --no-fund --loglevel=error
 fi

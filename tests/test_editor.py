@@ -1,9 +1,10 @@
 """Editing a layer in the browser (Leaflet.draw + the schema form), saved through check, version and audit."""
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from webmap import create_app
+
+from .conftest import password_hash
 
 PASSWORD = "correct horse battery"
 
@@ -11,7 +12,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def editor_page(browser, serve):
     app = create_app({"TESTING": True, "BASEMAP": "none", "CATALOG_REFRESH_SECONDS": 0})
-    app.extensions["store"].create_user("ed", generate_password_hash(PASSWORD), "editor",
+    app.extensions["store"].create_user("ed", password_hash(PASSWORD), "editor",
                                         ["outdoor_dining_pilots"], actor="test")
     server = serve(app)
     page = browser.new_page(viewport={"width": 1280, "height": 800})

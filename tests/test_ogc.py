@@ -592,6 +592,7 @@ def test_each_collection_is_described_by_a_geojson_feature_schema_gdal_reads(cli
     """GDAL's OAPIF driver types columns from a "describedBy" JSON Schema shaped as a GeoJSON Feature (and
     ignores Part 5's flat schema): the same fields, each with one type."""
     import jsonschema_rs
+
     from layers.registry import get
 
     links = client.get(f"/ogc/collections/{layer_id}").get_json()["links"]

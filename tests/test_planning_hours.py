@@ -17,7 +17,7 @@ def per_day(expression, week=MARCH):
 
 def test_a_week_is_monday_to_sunday_in_shanghai():
     assert hours.week_of(dt.date(2026, 3, 8)).monday == dt.date(2026, 3, 2)
-    late_sunday_utc = dt.datetime(2026, 3, 8, 17, 0, tzinfo=dt.timezone.utc)  # Monday 01:00 in Shanghai
+    late_sunday_utc = dt.datetime(2026, 3, 8, 17, 0, tzinfo=dt.UTC)  # Monday 01:00 in Shanghai
     assert hours.week_of(late_sunday_utc).monday == dt.date(2026, 3, 9)
     assert str(MARCH) == "2026-03-02/2026-03-08"
 

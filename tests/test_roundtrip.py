@@ -37,7 +37,8 @@ OGRINFO, OGR2OGR = "/usr/bin/ogrinfo", "/usr/bin/ogr2ogr"  # Debian's gdal-bin (
 
 #: What GDAL names the column of each field type (booleans: an integer of subtype boolean).
 OGR_TYPE = {"text": "String", "enum": "String", "opening_hours": "String", "district": "String",
-            "integer": "Integer", "year": "Integer", "number": "Real", "boolean": "Integer(Boolean)"}
+            "integer": "Integer", "year": "Integer", "number": "Real", "boolean": "Integer(Boolean)",
+            "date": "Date"}
 assert set(OGR_TYPE) == set(fieldtypes.TYPES), "a new field type needs its GDAL column type here"
 
 
@@ -202,7 +203,8 @@ ALL_TYPES = LayerKind(
             Field("status", "enum", "状态", "Status", choices=("planned", "pilot")),
             Field("year", "year", "年份", "Year", minimum=1990, maximum=2100),
             Field("hours", "opening_hours", "时间", "Hours"),
-            Field("district", "district", "区", "District")),
+            Field("district", "district", "区", "District"),
+            Field("received", "date", "日期", "Date")),
     style={}, popup=())
 assert {f.type for f in ALL_TYPES.fields} == set(fieldtypes.TYPES), "a new field type needs a field in ALL_TYPES"
 
@@ -218,8 +220,10 @@ def _all_types_layer() -> Layer:
 
     rows = [
         ({"name": "整数面积", "note": LONG, "adcode": "370212", "count": 12, "area": 12, "pilot": True,
-          "status": "pilot", "year": 2019, "hours": "Mo-Su 10:00-22:00", "district": "崂山区"}, box(0, 3)),
-        ({"name": "小数面积", "adcode": "370202", "area": 12.5, "pilot": False, "district": "市南区"}, box(1)),
+          "status": "pilot", "year": 2019, "hours": "Mo-Su 10:00-22:00", "district": "崂山区",
+          "received": "2026-02-17"}, box(0, 3)),
+        ({"name": "小数面积", "adcode": "370202", "area": 12.5, "pilot": False, "district": "市南区",
+          "received": "1999-12-31"}, box(1)),
         ({"name": "空值"}, box(2, 2)),
         ({"name": "=1+1 看似公式", "note": "'引号开头", "count": 0, "area": 0.25, "pilot": None}, box(3)),
     ]
@@ -265,7 +269,9 @@ def _as_stored(kind: LayerKind, fmt: str, names: list[str], columns: list[list],
         if fld is None:
             continue
         for row, value in zip(rows, column):
-            if isinstance(value, float) and value != value or value in ("", None):
+            if isinstance(value, float) and value != value or isinstance(value, np.datetime64) and np.isnat(value):
+                continue  # GDAL's missing number or date
+            if value is None or isinstance(value, str) and value == "":
                 continue
             if fmt.startswith("csv") and isinstance(value, str):
                 value = export.restore_formula(value)
@@ -285,6 +291,8 @@ def _check_types(layer: Layer, fmt: str, types: dict[str, str], who: str) -> Non
         want = {OGR_TYPE[fld.type]}
         if fmt in ("kml", "shp", "csv-gis") and fld.type == "boolean":
             want = {"Integer"}
+        if fmt == "kml" and fld.type == "date":
+            want = {"String"}  # KML's schema has no date type: the text is YYYY-MM-DD
         if fmt in ("csv", "csv-excel"):
             want = {"String"}  # a single .csv: GDAL reads text (the importer's field types decide)
         if fmt == "geojson" and all(p.get(fld.name) is None for p in layer.properties):
@@ -339,7 +347,7 @@ def test_downloads_read_back_by_debian_gdal(downloads, fmt, debian_gdal, tmp_pat
         for kind, _, path, _ in downloads[fmt])
     done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    for kind, layer, path, _ in downloads[fmt]:
+    for kind, layer, _path, _ in downloads[fmt]:
         report = _ogrinfo_layers((tmp_path / f"{kind.id}.txt").read_text())
         (got,) = report.values()
         _check_types(layer, fmt, got["types"], "debian")

@@ -16,7 +16,7 @@ import functools
 import gzip
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import numpy as np
@@ -464,7 +464,7 @@ def items(collection_id: str):
     links.append({"href": request.base_url.rsplit("/", 1)[0], "rel": "collection", "type": "application/json",
                   "title": live.kind.en})
     head = {"type": "FeatureCollection", "numberMatched": matched, "numberReturned": stop - start,
-            "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "links": links}
     if html:
         return render_template("ogc/items.html", doc=head, live=live, rows=live.index.rows(positions),
