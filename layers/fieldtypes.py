@@ -108,16 +108,23 @@ def _text_integer(fld, text: str):
     try:
         return int(text)
     except ValueError:
-        number = float(text)  # "2019.0", as spreadsheets write whole numbers; ValueError when not a number
-        if not number.is_integer():
-            raise ValueError(f"{text!r} is not a whole number") from None
-        return int(number)
+        pass
+    try:
+        number = float(text)  # "2019.0", as spreadsheets write whole numbers
+    except ValueError:
+        raise ValueError(f"{text[:40]!r} is not a whole number") from None
+    if not math.isfinite(number) or not number.is_integer():
+        raise ValueError(f"{text[:40]!r} is not a whole number")
+    return int(number)
 
 
 def _text_number(fld, text: str):
-    value = float(text.strip())
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ValueError(f"{text[:40]!r} is not a number") from None
     if not math.isfinite(value):
-        raise ValueError(f"{text!r} is not a finite number")
+        raise ValueError(f"{text[:40]!r} is not a finite number")
     return value
 
 
@@ -207,6 +214,11 @@ def _native_as_is(fld, value):
     return value
 
 
+def _native_integer(fld, value):
+    # GDAL hands over an integer column that has a missing value as floats (2020.0): stored as 2020
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _native_boolean(fld, value):
     return bool(value) if _number(value) and value in (0, 1) else value
 
@@ -262,14 +274,15 @@ class FieldType:
 
 TYPES: dict[str, FieldType] = {t.name: t for t in (
     FieldType("text", _check_text, _text_as_is, _column_text, {"type": "string"}, "text"),
-    FieldType("integer", _check_integer, _text_integer, _column_integer, {"type": "integer"}, "integer"),
+    FieldType("integer", _check_integer, _text_integer, _column_integer, {"type": "integer"}, "integer",
+              native=_native_integer),
     FieldType("number", _check_number, _text_number, _column_number, {"type": "number"}, "number",
               decimal=True, equality_filter=False),
     FieldType("boolean", _check_boolean, _text_boolean, _column_boolean, {"type": "boolean"}, "checkbox",
               words=_word_boolean, native=_native_boolean),
     FieldType("enum", _check_enum, _text_as_is, _column_text, {"type": "string"}, "select", words=_word_enum),
     FieldType("year", _check_integer, _text_integer, _column_integer, {"type": "integer"}, "integer",
-              temporal=True),
+              native=_native_integer, temporal=True),
     FieldType("opening_hours", _check_hours, _text_as_is, _column_text, {"type": "string"}, "hours",
               words=_word_hours, check_words=True),
     FieldType("district", _check_district, _text_as_is, _column_text, {"type": "string"}, "select",
