@@ -108,6 +108,7 @@ def test_downloads_are_rate_limited_with_a_clean_429(tmp_path):
         assert refused.status_code == 429 and refused.mimetype == "application/json"
         body = refused.get_json()
         assert body["status"] == 429 and body["detail"].startswith("下载太频繁") and "Too many downloads" in body["detail"]
+        assert 0 < int(refused.headers["Retry-After"]) <= 60  # when to try again
     assert client.get(f"/api/layers/{LAYER}").status_code == 200  # the map's own data is not limited
 
 

@@ -141,6 +141,8 @@ def init_app(app) -> None:
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SECURE_COOKIES"]
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=float(app.config["STAFF_IDLE_MINUTES"]))
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or ratelimits.default_uri(app)
+    # a 429 says when to try again (Retry-After), and limited answers say what is left (X-RateLimit-*)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录 Please log in first"

@@ -254,6 +254,7 @@ def _etag_and_gzip(response: Response) -> Response:
             response.set_etag(tag, weak=True)
         else:
             response.set_etag(hashlib.sha256(body).hexdigest()[:32] + ("-gz" if gzip_ok else "-id"))
+            response.vary.add("Accept-Encoding")  # the tag names the encoding
         response.vary.add("Accept")
         if request.if_none_match.contains_weak(response.get_etag()[0]):
             response = Response(status=304, headers={k: v for k, v in response.headers.items()
@@ -277,7 +278,7 @@ def _cors(response: Response) -> Response:
         return response
     if request.method in ("GET", "HEAD"):
         response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = "ETag, Content-Crs, Content-Disposition, Link"
+        response.headers["Access-Control-Expose-Headers"] = "ETag, Content-Crs, Content-Disposition, Link, Shapefile-Truncated-Texts"
     elif (request.method == "OPTIONS" and "Origin" in request.headers
           and request.headers.get("Access-Control-Request-Method") in ("GET", "HEAD")):
         response.headers["Access-Control-Allow-Origin"] = "*"
