@@ -63,6 +63,8 @@ class Format:
     zipped: bool = False
     #: CSV only: write a .csvt of column types and a .prj beside the .csv
     sidecars: bool = False
+    #: added to a one-file download's name, so two formats with one suffix download under two names
+    name_tag: str = ""
 
 
 FORMATS = {
@@ -72,7 +74,7 @@ FORMATS = {
     # one .csv file, for spreadsheets and scripts (and the importer)
     "csv": Format("CSV", "CSV", ".csv", "text/csv"),
     # the same CSV with a UTF-8 byte-order mark: Excel on Chinese Windows otherwise reads it as GBK (mojibake)
-    "csv-excel": Format("CSV (Excel)", "CSV", ".csv", "text/csv", {"WRITE_BOM": "YES"}),
+    "csv-excel": Format("CSV (Excel)", "CSV", ".csv", "text/csv", {"WRITE_BOM": "YES"}, name_tag="-excel"),
     # the same CSV in a zip with a .csvt (column types: QGIS otherwise guesses codes such as adcode as numbers)
     # and a .prj (WGS 84): sidecars need to arrive beside the .csv, which one downloaded file cannot do
     "csv-gis": Format("CSV for GIS (zip: .csv .csvt .prj)", "CSV", ".csv", "application/zip", zipped=True,
@@ -245,7 +247,7 @@ def attachment(format_name: str, basename: str, count: int = 1) -> tuple[str, st
     in GeoJSON, GeoPackage, CSV or KML, and for any number in GeoPackage; otherwise a zip."""
     fmt = FORMATS[format_name]
     if fmt.driver == "GPKG" or (count == 1 and not fmt.zipped):
-        return f"{basename}{fmt.suffix}", fmt.mimetype
+        return f"{basename}{fmt.name_tag if count == 1 else ''}{fmt.suffix}", fmt.mimetype
     return f"{basename}{'' if fmt.driver == 'ESRI Shapefile' else '-' + format_name}.zip", "application/zip"
 
 

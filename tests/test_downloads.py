@@ -165,3 +165,11 @@ def test_a_shapefile_download_says_in_a_header_how_many_texts_it_cut_also_when_c
                                                          for f in doc["features"][:2]))
     assert download(first.test_client(), "shp", layer_id="hq_clusters").headers[CUT_TEXTS_HEADER] == "0"
     assert CUT_TEXTS_HEADER not in download(first.test_client(), "gpkg").headers
+
+
+def test_every_format_downloads_under_its_own_file_name(client):
+    """csv and csv-excel are both .csv: a person who downloads both must not have one overwrite the other."""
+    from layers.export import FORMATS
+
+    names = [download(client, fmt).headers["Content-Disposition"] for fmt in FORMATS]
+    assert len(set(names)) == len(FORMATS), names
