@@ -7,23 +7,31 @@ import gzip
 import hashlib
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import shapely
 
-from . import coords
+from . import crs, fieldtypes
 from .index import FeatureIndex
-from .load import Layer, read_layer
+from .load import Layer, as_declared_type, read_layer
 from .problems import DataError
 from .registry import KINDS
 from .schema import LayerKind
 
 log = logging.getLogger(__name__)
+_ENCODING_LOCK = threading.Lock()
 
-#: Decimal places kept in served coordinates: 7 is about 1 cm.
-PRECISION = 7
+#: Decimal places kept in served degrees: 7 is about 1 cm (metres keep 2: see layers.crs.DECIMALS).
+PRECISION = crs.DECIMALS["degree"]
+
+#: Serializations kept per layer besides WGS-84's, which is made at load and always kept. Each is about the size
+#: of the layer's GeoJSON: the OGC API offers 6 coordinate systems and /api 3, so keeping all of them for every
+#: layer would hold up to 8 extra copies of every layer in every worker. The least recently used beyond these
+#: is dropped (and made again, in ~the time of an import's serialization, if it is asked for again).
+KEPT_ENCODINGS = 3
 
 
 _PREFIX = b'{"type":"FeatureCollection","features":['
@@ -58,19 +66,43 @@ class Encoded:
 
 
 def _round(geoms: np.ndarray, system: str) -> np.ndarray:
-    def _apply(c):
-        lon, lat = coords.from_wgs84(system, c[:, 0], c[:, 1])
-        return np.round(np.column_stack([lon, lat]), PRECISION)
+    """The geometries in ``system`` (a key of layers.crs.SYSTEMS), in its axis order, rounded per its unit."""
+    return crs.get(system).geometries(geoms)
 
-    return shapely.transform(geoms, _apply)
+
+def served_properties(kind: LayerKind | None):
+    """How a feature's properties are given to clients: every declared field, in declared order, ``None`` (JSON
+    null) where the feature has no value, numbers declared as decimals as floats (12 -> 12.0, by
+    :func:`layers.fieldtypes.to_json`); then any undeclared properties as stored. GIS clients (GDAL, QGIS) type
+    their columns from the first features they see: a field missing there is dropped, and a whole number types a
+    decimal field as integer. Returns the function from stored to served properties."""
+    if kind is None:
+        return lambda props: props
+    names = [fld.name for fld in kind.fields]
+    declared = frozenset(names)
+    decimals = [fld for fld in kind.fields if fieldtypes.of(fld).decimal]
+
+    def served(props: dict) -> dict:
+        out = {name: props.get(name) for name in names}
+        for fld in decimals:
+            out[fld.name] = fieldtypes.to_json(fld, out[fld.name])
+        if not declared.issuperset(props):
+            out.update((name, value) for name, value in props.items() if name not in declared)
+        return out
+
+    return served
 
 
 def encode_features(layer: Layer, system: str = "wgs84") -> Encoded:
-    """Serialize a layer as a GeoJSON FeatureCollection in ``system`` coordinates (WGS-84 by default)."""
-    geojson = shapely.to_geojson(_round(layer.geometries, system)) if len(layer) else []
+    """Serialize a layer as a GeoJSON FeatureCollection in ``system`` coordinates (WGS-84 by default; any key of
+    layers.crs.SYSTEMS, in that system's axis order: EPSG:4326 is written latitude first): the properties by
+    :func:`served_properties`, the geometries as the kind's one geometry type (single parts promoted to
+    multi-part: :func:`layers.load.as_declared_type`)."""
+    geojson = shapely.to_geojson(_round(as_declared_type(layer.kind, layer.geometries), system)) if len(layer) else []
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    return Encoded([f'{{"type":"Feature","id":{dumps(fid)},"properties":{dumps(props)},"geometry":{geom}}}'.encode()
-                    for fid, props, geom in zip(layer.ids, layer.properties, geojson)])
+    served = served_properties(layer.kind)
+    return Encoded([f'{{"type":"Feature","id":{dumps(fid)},"properties":{dumps(served(props))},"geometry":{geom}}}'
+                    .encode() for fid, props, geom in zip(layer.ids, layer.properties, geojson)])
 
 
 @dataclass
@@ -93,9 +125,20 @@ class LiveLayer:
         return [round(v, 6) for v in shapely.total_bounds(self.layer.geometries).tolist()]
 
     def encoding(self, system: str = "wgs84") -> Encoded:
-        if system not in self.encoded:
-            self.encoded[system] = encode_features(self.layer, system)
-        return self.encoded[system]
+        """The serialization in ``system`` (see :func:`encode_features`): WGS-84's always kept, others made on
+        first use and kept while among the KEPT_ENCODINGS most recently used."""
+        encoded = self.encoded.get(system)
+        if system == "wgs84" and encoded is not None:
+            return encoded
+        if encoded is None:  # made outside the lock: requests in other systems need not wait for it
+            encoded = encode_features(self.layer, system)
+        with _ENCODING_LOCK:
+            self.encoded.pop(system, None)
+            self.encoded[system] = encoded  # most recently used last
+            others = [key for key in self.encoded if key != "wgs84"]
+            for key in others[:max(0, len(others) - KEPT_ENCODINGS)]:
+                del self.encoded[key]
+        return encoded
 
     @functools.cached_property
     def digest(self) -> str:
@@ -126,11 +169,11 @@ class Catalog:
         return live
 
     @classmethod
-    def from_layers(cls, layers: list[Layer]) -> "Catalog":
+    def from_layers(cls, layers: list[Layer]) -> Catalog:
         return cls({lyr.kind.id: cls._live(lyr) for lyr in layers})
 
     @classmethod
-    def from_store(cls, store, kinds: tuple[LayerKind, ...] = KINDS) -> "Catalog":
+    def from_store(cls, store, kinds: tuple[LayerKind, ...] = KINDS) -> Catalog:
         """The live version of every kind in ``store``."""
         versions = store.live_versions()
         return cls({kind.id: cls._live(store.load(kind), versions.get(kind.id, 0)) for kind in kinds})
@@ -167,7 +210,7 @@ class Catalog:
         return layers
 
     @classmethod
-    def from_directory(cls, directory: str | Path, kinds: tuple[LayerKind, ...] = KINDS) -> "Catalog":
+    def from_directory(cls, directory: str | Path, kinds: tuple[LayerKind, ...] = KINDS) -> Catalog:
         """The layers of ``directory`` (see :meth:`read_directory`), without a store."""
         return cls.from_layers(cls.read_directory(directory, kinds))
 

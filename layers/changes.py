@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
 import numpy as np
@@ -37,7 +37,7 @@ HAUSDORFF_MAX_VERTICES = 200_000
 # -- times ----------------------------------------------------------------------------------------------
 def as_utc(moment: datetime) -> datetime:
     """A stored time as an aware UTC datetime (SQLite gives naive ones, which are UTC)."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def beijing(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
@@ -49,8 +49,8 @@ def beijing(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 def beijing_days(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
     """The UTC bounds [since, until) of the Beijing-time days ``first`` to ``last``, both included."""
-    since = datetime.combine(first, time(), BEIJING).astimezone(timezone.utc) if first else None
-    until = datetime.combine(last + timedelta(days=1), time(), BEIJING).astimezone(timezone.utc) if last else None
+    since = datetime.combine(first, time(), BEIJING).astimezone(UTC) if first else None
+    until = datetime.combine(last + timedelta(days=1), time(), BEIJING).astimezone(UTC) if last else None
     return since, until
 
 

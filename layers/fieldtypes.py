@@ -5,10 +5,12 @@ or shown in the browser. A new field type is one entry in :data:`TYPES`; every c
 
 from __future__ import annotations
 
+import datetime
 import functools
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from opening_hours import OpeningHours, ParserError
@@ -106,16 +108,23 @@ def _text_integer(fld, text: str):
     try:
         return int(text)
     except ValueError:
-        number = float(text)  # "2019.0", as spreadsheets write whole numbers; ValueError when not a number
-        if not number.is_integer():
-            raise ValueError(f"{text!r} is not a whole number") from None
-        return int(number)
+        pass
+    try:
+        number = float(text)  # "2019.0", as spreadsheets write whole numbers
+    except ValueError:
+        raise ValueError(f"{text[:40]!r} is not a whole number") from None
+    if not math.isfinite(number) or not number.is_integer():
+        raise ValueError(f"{text[:40]!r} is not a whole number")
+    return int(number)
 
 
 def _text_number(fld, text: str):
-    value = float(text.strip())
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ValueError(f"{text[:40]!r} is not a number") from None
     if not math.isfinite(value):
-        raise ValueError(f"{text!r} is not a finite number")
+        raise ValueError(f"{text[:40]!r} is not a finite number")
     return value
 
 
@@ -148,6 +157,70 @@ def _word_boolean(fld, value: str):
 
 def _word_hours(fld, value: str):
     return hours.translate(value) if _opening_hours(value) is not None else None
+
+
+# --- date: a calendar day, stored as ISO 8601 text (YYYY-MM-DD) -------------------------------------------
+
+#: Forms a date is read from: ISO 8601 (also with a time, as spreadsheets and hotline exports write it),
+#: 2026/3/5, 2026.3.5 and 2026年3月5日.
+_DATE = re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?"
+                    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*$")
+
+
+def _read_date(text: str) -> str:
+    found = _DATE.match(text)
+    if not found:
+        raise ValueError(f"{text[:40]!r} is not a date (YYYY-MM-DD)")
+    year, month, day = map(int, found.groups())
+    try:
+        return datetime.date(year, month, day).isoformat()
+    except ValueError as exc:
+        raise ValueError(f"{text[:40]!r} is not a date: {exc}") from None
+
+
+def _check_date(fld, value):
+    if not isinstance(value, str):
+        return f"应为日期文字（YYYY-MM-DD）· must be a date written YYYY-MM-DD, not {type(value).__name__}"
+    try:
+        if _read_date(value) == value:
+            return None
+    except ValueError:
+        pass
+    return f"「{value[:40]}」不是日期，应写作 2026-03-05 · {value[:40]!r} is not a date written YYYY-MM-DD"
+
+
+def _text_date(fld, text: str):
+    return _read_date(text)
+
+
+def _word_date(fld, value: str):
+    try:
+        return _read_date(value)
+    except ValueError:
+        return None
+
+
+def _column_date(values):
+    return np.array([v if isinstance(v, str) else "NaT" for v in values], dtype="datetime64[D]"), None
+
+
+def _native_date(fld, value):
+    if isinstance(value, np.datetime64) and not np.isnat(value):
+        value = value.astype("datetime64[D]").item()
+    return value.isoformat()[:10] if isinstance(value, datetime.date) else value
+
+
+def _native_as_is(fld, value):
+    return value
+
+
+def _native_integer(fld, value):
+    # GDAL hands over an integer column that has a missing value as floats (2020.0): stored as 2020
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _native_boolean(fld, value):
+    return bool(value) if _number(value) and value in (0, 1) else value
 
 
 # --- GIS columns: (array, mask of missing values or None) -------------------------------------------------
@@ -189,6 +262,8 @@ class FieldType:
     words: Callable = _no_words
     #: whether a value read from a word should be checked by the person (everyday hours are a guess)
     check_words: bool = False
+    #: the stored value of what a GIS library hands over (1/0 for a boolean, a datetime.date for a date)
+    native: Callable = _native_as_is
     #: whether a value in JSON is written as a decimal (12 -> 12.0), so clients type the column as real
     decimal: bool = False
     #: whether a query may filter on it by equality (a URL parameter named for the field)
@@ -199,18 +274,21 @@ class FieldType:
 
 TYPES: dict[str, FieldType] = {t.name: t for t in (
     FieldType("text", _check_text, _text_as_is, _column_text, {"type": "string"}, "text"),
-    FieldType("integer", _check_integer, _text_integer, _column_integer, {"type": "integer"}, "integer"),
+    FieldType("integer", _check_integer, _text_integer, _column_integer, {"type": "integer"}, "integer",
+              native=_native_integer),
     FieldType("number", _check_number, _text_number, _column_number, {"type": "number"}, "number",
               decimal=True, equality_filter=False),
     FieldType("boolean", _check_boolean, _text_boolean, _column_boolean, {"type": "boolean"}, "checkbox",
-              words=_word_boolean),
+              words=_word_boolean, native=_native_boolean),
     FieldType("enum", _check_enum, _text_as_is, _column_text, {"type": "string"}, "select", words=_word_enum),
     FieldType("year", _check_integer, _text_integer, _column_integer, {"type": "integer"}, "integer",
-              temporal=True),
+              native=_native_integer, temporal=True),
     FieldType("opening_hours", _check_hours, _text_as_is, _column_text, {"type": "string"}, "hours",
               words=_word_hours, check_words=True),
     FieldType("district", _check_district, _text_as_is, _column_text, {"type": "string"}, "select",
               words=_word_district),
+    FieldType("date", _check_date, _text_date, _column_date, {"type": "string", "format": "date"}, "date",
+              words=_word_date, native=_native_date, equality_filter=False, temporal=True),
 )}
 
 
@@ -250,8 +328,7 @@ def coerce(fld, value):
         if _number(value):  # codes such as adcode 370202 read by a GIS as a number
             return str(int(value)) if float(value).is_integer() else str(value)
         return value
-    if fld.type == "boolean" and _number(value) and value in (0, 1):
-        return bool(value)
+    value = kind.native(fld, value)
     if isinstance(value, str):
         try:
             return kind.from_text(fld, value)

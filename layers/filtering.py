@@ -129,12 +129,13 @@ class Spatial(Node):
 
 
 @dataclass(frozen=True)
-class Years(Node):
-    """Some temporal field's year lies in [low, high] (None: open)."""
+class Period(Node):
+    """Some temporal field's value overlaps the days [low, high] (dates in China; None: open): a year field's
+    year lies between theirs, a date field's date between them."""
 
     columns: tuple
-    low: int | None
-    high: int | None
+    low: date | None
+    high: date | None
 
 
 @dataclass(frozen=True)
@@ -361,6 +362,9 @@ class _Checker:
                          f"unknown property {name[:60]!r}; the queryables are: {self._queryables()}")
         return name
 
+    def _is_date(self, name: str) -> bool:
+        return name != ID and fieldtypes.of(self.fields[name]).schema.get("format") == "date"
+
     def _type(self, name: str) -> str:
         return "string" if name == ID else fieldtypes.of(self.fields[name]).schema["type"]
 
@@ -380,6 +384,8 @@ class _Checker:
               "integer": _number(value), "number": _number(value), "boolean": isinstance(value, bool)}[kind]
         if name == ID and _number(value) and float(value).is_integer():
             return str(int(value))  # canonical ids are text: 7 names the feature "7"
+        if not ok and isinstance(value, date) and not isinstance(value, datetime) and self._is_date(name):
+            return value.isoformat()  # DATE('2026-03-05') on a date field
         if not ok:
             words = {"string": ("文字", "text"), "integer": ("整数", "an integer"), "number": ("数字", "a number"),
                      "boolean": ("布尔值（TRUE/FALSE）", "a boolean (TRUE or FALSE)")}[kind]
@@ -671,16 +677,16 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
-def _instant(text: str) -> int | None:
-    """The calendar year (in China, UTC+08:00) of an RFC 3339 date or date-time; None for an open end."""
+def _instant(text: str) -> date | None:
+    """The calendar day (in China, UTC+08:00) of an RFC 3339 date or date-time; None for an open end."""
     if text in ("..", ""):
         return None
     try:
         if _DATE.fullmatch(text):
-            return date.fromisoformat(text).year
+            return date.fromisoformat(text)
         if _DATETIME.fullmatch(text):
             moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00").replace(" ", "T"))
-            return moment.astimezone(CHINA).year
+            return moment.astimezone(CHINA).date()
     except ValueError:
         pass
     raise _error(f"datetime 中的「{text[:40]}」不是 RFC 3339 日期或时间（如 2019-05-01、2019-05-01T08:00:00Z）",
@@ -689,8 +695,8 @@ def _instant(text: str) -> int | None:
 
 
 def parse_datetime(kind: LayerKind, text: str) -> Node | None:
-    """The ``datetime`` parameter as a filter on the kind's temporal fields (a year spans the whole year, in
-    China's time zone); None when the kind has no temporal field (every feature matches)."""
+    """The ``datetime`` parameter as a filter on the kind's temporal fields (a year spans the whole year, a date
+    the whole day, in China's time zone); None when the kind has no temporal field (every feature matches)."""
     parts = text.split("/")
     if len(parts) > 2 or not text:
         raise _error("datetime 应为一个日期时间，或用 / 分隔的区间", "datetime must be a date, a date-time, or an "
@@ -706,7 +712,7 @@ def parse_datetime(kind: LayerKind, text: str) -> Node | None:
         if parts[0] not in ("..", "") and parts[1] not in ("..", ""):
             _check_order(parts[0], parts[1])
     columns = tuple(f.name for f in kind.fields if fieldtypes.of(f).temporal)
-    return Years(columns, low, high) if columns else None
+    return Period(columns, low, high) if columns else None
 
 
 def _check_order(start: str, end: str) -> None:

@@ -218,16 +218,20 @@ class FeatureIndex:
             inside[hits] = True
             inside = inside if positions is None else inside[positions]
             return (~inside, inside) if node.op == "disjoint" else (inside, ~inside)
-        if isinstance(node, filtering.Years):
+        if isinstance(node, filtering.Period):
             true = np.zeros(size, dtype=bool)
             false = np.ones(size, dtype=bool)
             for name in node.columns:
-                values, missing = self._slice(self.column(name), positions)
+                column = self.column(name)
+                values, missing = self._slice(column, positions)
                 inside = ~missing
-                if node.low is not None:
-                    inside &= values >= node.low
-                if node.high is not None:
-                    inside &= values <= node.high
+                # a year column compares years; a date column (ISO text, in text order) compares dates
+                low, high = ((None if d is None else (d.year if column.kind == "number" else d.isoformat()))
+                             for d in (node.low, node.high))
+                if low is not None:
+                    inside &= self._compare(column, values, ">=", low)
+                if high is not None:
+                    inside &= self._compare(column, values, "<=", high)
                 true |= inside
             false &= ~true  # a feature without a year does not match a datetime filter
             return true, false

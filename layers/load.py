@@ -175,6 +175,26 @@ def _single_parts(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+_MULTI = {"MultiPoint": (0, shapely.multipoints), "MultiLineString": (1, shapely.multilinestrings),
+          "MultiPolygon": (3, shapely.multipolygons)}
+
+
+def as_declared_type(kind: LayerKind | None, geoms: np.ndarray) -> np.ndarray:
+    """The geometries as clients are given them: all of the kind's one :attr:`LayerKind.geometry_type`, a single
+    part made a multi-part geometry of one part where that type is multi-part. The inverse of
+    :func:`_single_parts`: stored data keeps single parts, every serialization and export promotes them, so a
+    GIS client sees one geometry type per layer (mixed Polygon/MultiPolygon reads as "Unknown")."""
+    single_id, make = _MULTI.get(getattr(kind, "geometry_type", None), (None, None))
+    if make is None or not len(geoms):
+        return geoms
+    single = shapely.get_type_id(geoms) == single_id
+    if not single.any():
+        return geoms
+    out = geoms.copy()
+    out[single] = make(geoms[single], indices=np.arange(int(single.sum())))
+    return out
+
+
 def check_features(features: list[dict], report: Report, kind: LayerKind | None = None, *,
                    crs: str = "wgs84", repair: bool = False, indexes: list | None = None,
                    swap: frozenset = frozenset()) -> Layer:

@@ -20,9 +20,9 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pyogrio
@@ -32,7 +32,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from . import coords, fieldtypes, gdalpolicy, textenc
-from .export import restore_formula
+from .export import KML_PLACEMARK_ID, restore_formula
 from .load import Layer, check_features, read_layer
 from .problems import Report
 from .properties import header_map
@@ -79,8 +79,9 @@ def _os_litter(name: str) -> bool:
     return parts[0] == "__MACOSX" or parts[-1].startswith("._")
 
 
-def check_zip(path: Path) -> tuple[str | None, str | None]:
-    """Return (the .shp inside, None), or (None, why the archive is refused)."""
+def check_zip(path: Path, part: str = ".shp") -> tuple[str | None, str | None]:
+    """Return (the .shp inside, None), or (None, why the archive is refused). ``part=".csv"``: the .csv inside
+    (a CSV for GIS, as :mod:`layers.export` zips it with its .csvt and .prj)."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -97,11 +98,46 @@ def check_zip(path: Path) -> tuple[str | None, str | None]:
         name = m.filename
         if name.startswith(("/", "\\")) or ".." in Path(name.replace("\\", "/")).parts or ":" in name:
             return None, f"压缩包内路径越界 The archive member {name!r} points outside the archive (zip slip): refused"
-    shapefiles = [m.filename for m in members if m.filename.lower().endswith(".shp") and not _os_litter(m.filename)]
-    if len(shapefiles) != 1:
-        return None, (f"压缩包内须恰好有一个 .shp 文件 A zipped Shapefile must hold exactly one .shp, this one holds "
-                      f"{len(shapefiles)}")
-    return shapefiles[0], None
+    found = [m.filename for m in members if m.filename.lower().endswith(part) and not _os_litter(m.filename)]
+    if len(found) != 1:
+        title = "Shapefile" if part == ".shp" else part[1:].upper()
+        return None, (f"压缩包内须恰好有一个 {part} 文件 A zipped {title} must hold exactly one {part}, this one holds "
+                      f"{len(found)}")
+    return found[0], None
+
+
+def _zipped_csv(path: Path) -> bool:
+    """Whether a zip holds a CSV (one .csv and no .shp: a CSV for GIS as the map exports it) rather than a
+    Shapefile."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n.lower() for n in archive.namelist() if not _os_litter(n)]
+    except zipfile.BadZipFile:
+        return False
+    return not any(n.endswith(".shp") for n in names) and sum(n.endswith(".csv") for n in names) == 1
+
+
+def _copy_parts(path: Path, member: str, parts: tuple[str, ...], folder: Path, stem: str) -> None:
+    """Copy the members named like ``member`` with each of ``parts`` out of the zip into ``folder`` as
+    ``stem<part>`` (names we choose, never the archive's)."""
+    base = member[:-len(Path(member).suffix)].lower()
+    with zipfile.ZipFile(path) as archive:
+        by_name = {m.filename.lower(): m for m in archive.infolist()}
+        for part in parts:
+            found = by_name.get(base + part)
+            if found is None:
+                continue
+            with archive.open(found) as src, open(folder / f"{stem}{part}", "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def _check_prj(prj: Path) -> None:
+    if prj.exists() and prj.stat().st_size:
+        text = _head(prj, 65536)
+        if not _WKT_START.match(text[:256]):
+            raise Refused("压缩包里的 .prj 不是坐标系定义 The .prj in the archive is not a WKT coordinate system "
+                          "definition")
+        check_crs_text(text.decode("utf-8", "replace"))
 
 
 def _unpack_shapefile(path: Path, folder: Path) -> Path:
@@ -110,25 +146,11 @@ def _unpack_shapefile(path: Path, folder: Path) -> Path:
     shp, why = check_zip(path)
     if why:
         raise Refused(why)
-    stem = shp[:-4]
-    with zipfile.ZipFile(path) as archive:
-        by_name = {m.filename.lower(): m for m in archive.infolist()}
-        for part in _SHAPEFILE_PARTS:
-            member = by_name.get(stem.lower() + part)
-            if member is None:
-                continue
-            with archive.open(member) as src, open(folder / f"layer{part}", "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+    _copy_parts(path, shp, _SHAPEFILE_PARTS, folder, "layer")
     target = folder / "layer.shp"
     if _head(target, 4) != _SHAPEFILE_MAGIC:
         raise Refused("压缩包里的 .shp 不是 Shapefile The .shp in the archive is not a Shapefile (its header is wrong)")
-    prj = folder / "layer.prj"
-    if prj.exists() and prj.stat().st_size:
-        text = _head(prj, 65536)
-        if not _WKT_START.match(text[:256]):
-            raise Refused("压缩包里的 .prj 不是坐标系定义 The .prj in the archive is not a WKT coordinate system "
-                          "definition")
-        check_crs_text(text.decode("utf-8", "replace"))
+    _check_prj(folder / "layer.prj")
     return target
 
 
@@ -314,6 +336,18 @@ def _prepare_zip(path: Path, folder: Path, _kind: LayerKind) -> tuple[Path, dict
     return _unpack_shapefile(path, folder), {}
 
 
+def _prepare_zipped_csv(path: Path, folder: Path, _kind: LayerKind) -> tuple[Path, dict]:
+    """A CSV for GIS (a zip of one .csv, its .csvt of column types and its .prj): the three copied out as
+    upload.csv, upload.csvt, upload.prj, which GDAL's CSV driver reads together."""
+    csv, why = check_zip(path, ".csv")
+    if why:
+        raise Refused(why)
+    _copy_parts(path, csv, (".csv", ".csvt", ".prj"), folder, "upload")
+    _check_prj(folder / "upload.prj")
+    _check_text(folder / "upload.csv", "CSV")
+    return folder / "upload.csv", {}
+
+
 #: Declared suffix -> the only driver that opens it (every one is in gdalpolicy.DRIVERS) and its check.
 FORMATS = {
     ".csv": GdalFormat("CSV", "CSV", _prepare_csv, "CSV:", _CSV_OPTIONS),
@@ -321,6 +355,8 @@ FORMATS = {
     ".zip": GdalFormat("Shapefile (zip)", "ESRI Shapefile", _prepare_zip),
     ".kml": GdalFormat("KML", "LIBKML", _prepare_kml),
 }
+#: A .zip holding a CSV instead of a Shapefile (the map's "CSV for GIS" download).
+_ZIPPED_CSV = GdalFormat("CSV (zip)", "CSV", _prepare_zipped_csv, "CSV:", _CSV_OPTIONS)
 if not {f.driver for f in FORMATS.values()} <= gdalpolicy.DRIVERS:  # pragma: no cover - a declaration error
     raise RuntimeError("layers.readers.FORMATS names a driver that layers.gdalpolicy does not keep")
 
@@ -358,9 +394,10 @@ def _transformer(crs: str | None, file_crs: str | None):
         raise ValueError(f"坐标系无法识别 Unknown CRS {source[:80]!r}: {str(exc)[:200]}") from None
 
 
-#: Columns LIBKML adds to every KML layer; they carry no data of ours.
+#: Columns LIBKML adds to every KML layer; they carry no data of ours. The Placemark id (read under the name
+#: :data:`layers.export.KML_PLACEMARK_ID`) is the feature id when the placemarks have no ``id`` data.
 _KML_STRUCTURE = {"description", "timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude", "visibility",
-                  "drawOrder", "icon", "snippet"}
+                  "drawOrder", "icon", "snippet", KML_PLACEMARK_ID}
 
 
 def _field_names(kind: LayerKind, names: list[str]) -> dict[str, str]:
@@ -425,9 +462,10 @@ def _read_gdal(path: Path, fmt: GdalFormat, kind, source: str, encoding: str | N
     if transformer is not None:
         geoms = shapely.transform(geoms, lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1])))
     names = list(meta["fields"])
-    id_col = next((n for n in ID_COLUMNS if n in names), None)
+    kml = fmt.driver == "LIBKML"
+    id_col = next((n for n in ID_COLUMNS + ((KML_PLACEMARK_ID,) if kml else ()) if n in names), None)
     renamed, fields = _field_names(kind, names), kind.field_map
-    keep = [(renamed[n], col) for n, col in zip(names, columns) if n != id_col and n not in _KML_STRUCTURE]
+    keep = [(renamed[n], col) for n, col in zip(names, columns) if n != id_col and not (kml and n in _KML_STRUCTURE)]
     if fmt.driver == "CSV":  # our CSV exports quote text that starts like a spreadsheet formula: undo it
         keep = [(name, [restore_formula(v) if isinstance(v, str) else v for v in col]) for name, col in keep]
         if id_col:
@@ -472,7 +510,7 @@ def read_file(path: str | Path, kind: LayerKind, *, encoding: str | None = None,
     if head.startswith((b"<!doctype html", b"<html")):
         return _refused(kind, source, "这是网页，不是数据文件 This is an HTML page, not a data file (a download that went "
                                       "wrong?)")
-    fmt = FORMATS[suffix]
+    fmt = _ZIPPED_CSV if suffix == ".zip" and _zipped_csv(path) else FORMATS[suffix]
     try:
         with tempfile.TemporaryDirectory(prefix="scenemap-read-") as folder:
             path, options = fmt.prepare(path, Path(folder), kind)

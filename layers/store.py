@@ -20,15 +20,32 @@ import threading
 import unicodedata
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import shapely
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
-from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table,
-                        Text, create_engine, event, func, insert, select, update)
 
 from . import accounts
 from .load import Layer, canonical_id
@@ -116,7 +133,7 @@ class Conflict(Exception):
 class Unconfirmed(Conflict):
     """A publish would update or remove other counts of existing features than the person confirmed."""
 
-    def __init__(self, message: str, plan: "Plan"):
+    def __init__(self, message: str, plan: Plan):
         super().__init__(message)
         self.plan = plan
 
@@ -201,7 +218,7 @@ def _plan(kind_id: str, version: int, mode: str, incoming: dict, live: dict) -> 
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 #: Lengths of the String(n) columns that hold text from users (see the tables above).
@@ -442,6 +459,22 @@ class Store:
         with self._reading() as conn:
             return conn.execute(select(func.max(quarantine_t.c.import_id))
                                 .where(quarantine_t.c.layer_id == layer_id)).scalar()
+
+    def quarantine_imports(self, layer_id: str, limit: int = 20) -> list[dict]:
+        """The newest ``limit`` imports of ``layer_id`` that kept refused features, newest first: ``id``,
+        ``created_at``, ``author``, ``source``, ``mode`` ("refused" when it published nothing), ``version`` (the
+        version it published or left live; None when it published nothing) and ``refused`` (how many it kept)."""
+        refused = func.count(quarantine_t.c.pk).label("refused")
+        with self._reading() as conn:
+            rows = conn.execute(
+                select(imports_t.c.id, imports_t.c.created_at, imports_t.c.author, imports_t.c.source,
+                       imports_t.c.mode, imports_t.c.version, refused)
+                .join(quarantine_t, quarantine_t.c.import_id == imports_t.c.id)
+                .where(imports_t.c.layer_id == layer_id)
+                .group_by(imports_t.c.id, imports_t.c.created_at, imports_t.c.author, imports_t.c.source,
+                          imports_t.c.mode, imports_t.c.version)
+                .order_by(imports_t.c.id.desc()).limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
 
     def rollback(self, kind: LayerKind, number: int, *, author: str, expected_version: int | None = None,
                  confirmed: tuple[int, int] | None = None) -> Version:

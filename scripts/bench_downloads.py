@@ -101,10 +101,10 @@ def downloads(app, points: int, repeat: int, formats: list[str]) -> list[str]:
             "| cached: next requests | cached: peak memory |", "|---|---:|---:|---:|---:|---:|---:|"]
     url = "/api/layers/outdoor_dining_pilots/download?format="
     for fmt in formats:
-        uncached_s, uncached_mem, (data, _, _) = measure(repeat, lambda: export.export(
+        uncached_s, uncached_mem, (data, _, _) = measure(repeat, lambda fmt=fmt: export.export(
             [(live.kind, live.layer, np.arange(live.count))], fmt, "bench"))
-        first_s, _, _ = measure(1, lambda: streamed(client, url + fmt))
-        cached_s, cached_mem, size = measure(repeat, lambda: streamed(client, url + fmt))
+        first_s, _, _ = measure(1, lambda fmt=fmt: streamed(client, url + fmt))
+        cached_s, cached_mem, size = measure(repeat, lambda fmt=fmt: streamed(client, url + fmt))
         assert size == len(data) or fmt == "gpkg", (fmt, size, len(data))
         rows.append(f"| {fmt} | {mb(size)} | {uncached_s:.2f} s | {mb(uncached_mem)} | {first_s:.2f} s "
                     f"| {cached_s * 1000:.0f} ms | {mb(cached_mem)} |")
@@ -125,7 +125,7 @@ def under_load(app, parallel: int) -> list[str]:
     for title, query in (("built per request (as before)", "format=kml&bbox=119,35,122,37.5"),
                          ("from the export cache (now)", "format=kml")):
         urllib.request.urlopen(f"{base}/api/layers/outdoor_dining_pilots/download?format=kml").read()  # cache warm
-        workers = [threading.Thread(target=lambda: urllib.request.urlopen(
+        workers = [threading.Thread(target=lambda query=query: urllib.request.urlopen(
             f"{base}/api/layers/outdoor_dining_pilots/download?{query}").read()) for _ in range(parallel)]
         start = time.perf_counter()
         for worker in workers:

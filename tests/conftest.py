@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from webmap import create_app
@@ -22,6 +26,40 @@ DATA = ROOT / "data"
 #: The read-only material beside the project (../shared), or where SCENEMAP_SHARED points.
 SHARED = Path(os.environ.get("SCENEMAP_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus" / "geojsonhint"
+
+
+@functools.cache
+def password_hash(password: str) -> str:
+    """The hash of ``password`` for an account a test puts straight into the store: made once per password
+    and session, and cheap to check (PBKDF2 with 1,000 rounds), so that setting up accounts and logging in
+    cost a test milliseconds, not scrypt's tenth of a second each. Only such test accounts have it: the app's
+    own hashing (accounts made on the web or the CLI, resets, password changes, the decoy hash checked for an
+    unknown name) is werkzeug's scrypt, and the tests of it go through the app."""
+    return generate_password_hash(password, method="pbkdf2:sha256:1000")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sample_data_read_once():
+    """Every test app seeds its fresh store from data/, which is read and checked the same way each time
+    (half of what starting an app costs). In the tests, ``Catalog.read_directory(data/)`` reads it for real
+    once per session and then hands out deep copies of that result; any other folder (a test's modified copy
+    of data/) or other arguments are read as always."""
+    from layers.catalog import Catalog
+
+    real = Catalog.__dict__["read_directory"]
+    read, cache = real.__func__, {}
+
+    def read_directory(cls, directory, *args, **kwargs):
+        if cls is not Catalog or args or kwargs or Path(directory).resolve() != DATA.resolve():
+            return read(cls, directory, *args, **kwargs)
+        key = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(DATA.iterdir()))
+        if key not in cache:
+            cache[key] = read(cls, directory)
+        return copy.deepcopy(cache[key])
+
+    Catalog.read_directory = classmethod(read_directory)
+    yield
+    Catalog.read_directory = real
 
 
 @pytest.fixture
@@ -63,7 +101,9 @@ class LiveServer:
     def __init__(self, app):
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # shutdown() waits for the loop to look at its flag: every 50 ms, not werkzeug's default 0.5 s
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
         self.thread.start()
 
     def stop(self):
@@ -75,20 +115,41 @@ class ProcessServer:
     """The app in its own process (``flask run`` on a free loopback port): for clients such as GDAL that
     hold the interpreter lock while they wait for the network, and would starve a server thread."""
 
-    def __init__(self, env: dict | None = None):
+    def __init__(self, env: dict | None = None, wait: bool = True):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "webmap", "run", "--port", str(port), "--no-reload"],
+            [sys.executable, "-m", "flask", "--app", "webmap", "run", "--port", str(self.port), "--no-reload"],
             cwd=ROOT, env={**os.environ, "SCENEMAP_BASEMAP": "none", "SCENEMAP_DATABASE_URL": "sqlite://", **(env or {})},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            # its log goes to a file: a pipe nobody reads fills up after a few hundred requests, and the
+            # server then blocks writing its log line
+            stdout=subprocess.DEVNULL, stderr=self.log)
+        if wait:
+            self.wait()
+
+    @classmethod
+    def several(cls, count: int, env: dict | None = None) -> list[ProcessServer]:
+        """``count`` servers on the same settings, started side by side (each takes a second or two to start)."""
+        servers = [cls(env, wait=False) for _ in range(count)]
+        try:
+            for server in servers:
+                server.wait()
+        except Exception:
+            for server in servers:
+                server.stop()
+            raise
+        return servers
+
+    def wait(self):
         for _ in range(300):  # wait up to ~30 s for the port to answer
             if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited: {self.process.stderr.read()[-2000:]}")
+                self.log.seek(0)
+                raise RuntimeError(f"the server exited: {self.log.read().decode(errors='replace')[-2000:]}")
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.1)
@@ -97,6 +158,7 @@ class ProcessServer:
     def stop(self):
         self.process.terminate()
         self.process.wait(10)
+        self.log.close()
 
 
 @pytest.fixture

@@ -32,8 +32,9 @@ class Cluster:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        subprocess.run(_as_postgres([_bin("initdb"), "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres"]),
-                       check=True, capture_output=True)
+        # --no-sync: a throwaway cluster need not wait for its files to reach the disk
+        subprocess.run(_as_postgres([_bin("initdb"), "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres",
+                                     "--no-sync"]), check=True, capture_output=True)
         subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"), "-w",
                                      "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
                                      "start"]), check=True, capture_output=True)
@@ -41,10 +42,17 @@ class Cluster:
 
     def new_database(self) -> str:
         """A fresh, empty database; returns its SQLAlchemy URL."""
+        import psycopg2
+
         self.count += 1
         name = f"t{self.count}"
-        subprocess.run(_as_postgres(["psql", "-q", "-h", str(self.dir), "-p", str(self.port), "-U", "postgres",
-                                     "-c", f"CREATE DATABASE {name}"]), check=True, capture_output=True)
+        admin = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
+        try:
+            admin.autocommit = True  # CREATE DATABASE cannot run in a transaction
+            with admin.cursor() as cursor:
+                cursor.execute(f"CREATE DATABASE {name}")
+        finally:
+            admin.close()
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self):

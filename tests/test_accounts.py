@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from layers.store import Store
 
+from .conftest import password_hash
 from .test_auth import post_login
 from .test_staff import PASSWORD, app, login, token  # noqa: F401 - the staff app fixture
 
@@ -94,7 +94,7 @@ def test_admins_cannot_deactivate_or_reset_themselves_nor_leave_no_active_admin(
     assert response.status_code == 409 and "no active admin" in response.get_data(as_text=True)
     assert store_of(app).user("admin")["role"] == "admin"
     # with a second admin, demoting yourself is allowed (after the confirmation)
-    store_of(app).create_user("boss2", generate_password_hash(PASSWORD), "admin", [], actor="test")
+    store_of(app).create_user("boss2", password_hash(PASSWORD), "admin", [], actor="test")
     page = admin.post("/staff/users/admin", data=dict(demote, confirmed=""))
     assert page.status_code == 200 and "No longer an admin" in page.get_data(as_text=True)
     assert admin.post("/staff/users/admin", data=demote).status_code == 302

@@ -163,3 +163,51 @@ def test_outside_tests_a_secret_key_is_made_once_and_kept(tmp_path, monkeypatch)
     first = webmap._instance_secret(FakeApp)
     assert len(first) == 64 and webmap._instance_secret(FakeApp) == first
     assert oct((tmp_path / "instance" / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_typed_accessors_reach_the_app_s_objects(app):
+    from layers.catalog import Catalog
+    from layers.export import ExportCache
+    from layers.imports import Importer
+    from layers.store import Store
+    from webmap import db
+
+    with app.app_context():
+        assert isinstance(db.get_store(), Store) and db.get_store() is app.extensions["store"]
+        assert isinstance(db.get_catalog(), Catalog) and db.get_catalog() is app.extensions["catalog"]
+        assert isinstance(db.get_exports(), ExportCache) and db.get_exports() is app.extensions["exports"]
+        assert set(db.get_basemaps()) >= {"none", "osm"} and db.get_map_shells() == {}
+        importer = db.get_importer()
+        assert isinstance(importer, Importer) and importer.store is db.get_store()
+        assert importer.live("districts") is db.get_catalog().get("districts").layer and importer.live("nope") is None
+        assert db.get_live("hq_clusters").kind.id == "hq_clusters" and db.get_kind("hq_clusters").id == "hq_clusters"
+
+
+def test_an_unknown_layer_is_the_same_bilingual_404_everywhere(app):
+    from werkzeug.security import generate_password_hash
+
+    from .test_staff import PASSWORD, login
+
+    app.extensions["store"].create_user("admin", generate_password_hash(PASSWORD), "admin", [], actor="test")
+    staff = login(app.test_client(), "admin")
+    public = app.test_client()
+    expected = ("没有此图层 'casinos' · There is no layer 'casinos'; 图层 layers: districts, commercial_districts, "
+                "night_economy_zones, pedestrian_streets, outdoor_dining_pilots, hq_clusters")
+    answers = {
+        "/api/layers/casinos": lambda r: r.get_json()["detail"],
+        "/api/layers/casinos/download?format=csv": lambda r: r.get_json()["detail"],
+        "/ogc/collections/casinos": lambda r: r.get_json()["description"],
+        "/ogc/collections/casinos/items": lambda r: r.get_json()["description"],
+        "/ogc/collections/casinos/items/x": lambda r: r.get_json()["description"],
+        "/ogc/collections/casinos/queryables": lambda r: r.get_json()["description"],
+    }
+    for path, detail in answers.items():
+        response = public.get(path)
+        assert response.status_code == 404 and detail(response) == expected, path
+    for path in ("/staff/layers/casinos/history", "/staff/layers/casinos/import", "/staff/layers/casinos/edit",
+                 "/staff/layers/casinos/versions/1", "/staff/layers/casinos/versions/1/changes.csv",
+                 "/staff/layers/casinos/rollback/1", "/staff/layers/casinos/quarantine/1.geojson"):
+        response = staff.get(path)
+        assert response.status_code == 404 and expected.replace("'", "&#39;") in response.get_data(as_text=True), path
+    long = public.get("/api/layers/" + "x" * 500).get_json()["detail"]
+    assert "x" * 80 + "'" in long and "x" * 81 not in long

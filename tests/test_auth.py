@@ -12,6 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from webmap import auth, create_app
 
+from .conftest import password_hash
 from .test_staff import PASSWORD, login, token
 
 OPEN_REDIRECTS = ["/\t/evil.example/x", "//evil.example/x", "/\\evil.example/x", "\\\\evil.example/x",
@@ -23,8 +24,8 @@ OPEN_REDIRECTS = ["/\t/evil.example/x", "//evil.example/x", "/\\evil.example/x",
 def make_app(tmp_path, **config):
     app = create_app({"TESTING": True, "BASEMAP": "none", "UPLOAD_DIR": str(tmp_path / "uploads"), **config})
     store = app.extensions["store"]
-    store.create_user("admin", generate_password_hash(PASSWORD), "admin", [], actor="test")
-    store.create_user("ed", generate_password_hash(PASSWORD), "editor", ["hq_clusters"], actor="test")
+    store.create_user("admin", password_hash(PASSWORD), "admin", [], actor="test")
+    store.create_user("ed", password_hash(PASSWORD), "editor", ["hq_clusters"], actor="test")
     return app
 
 
@@ -221,6 +222,7 @@ def test_two_servers_count_log_in_attempts_together(tmp_path, request, storage):
     import re as regex
 
     import requests
+
     from layers.store import Store
 
     from .conftest import ProcessServer
@@ -228,7 +230,7 @@ def test_two_servers_count_log_in_attempts_together(tmp_path, request, storage):
     url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
     store = Store(url)
     store.upgrade()
-    store.create_user("admin", generate_password_hash(PASSWORD), "admin", [], actor="test")
+    store.create_user("admin", password_hash(PASSWORD), "admin", [], actor="test")
     if storage == "redis":
         limits_uri = request.getfixturevalue("redis_server").url
     else:  # what a served app uses when RATELIMIT_STORAGE_URI is not set (tests otherwise count in memory)
@@ -238,7 +240,7 @@ def test_two_servers_count_log_in_attempts_together(tmp_path, request, storage):
     env = {"SCENEMAP_DATABASE_URL": url, "SCENEMAP_RATELIMIT_STORAGE_URI": limits_uri,
            "SCENEMAP_SECRET_KEY": "shared-test-key", "SCENEMAP_SECURE_COOKIES": "false",
            "SCENEMAP_UPLOAD_DIR": str(tmp_path / "uploads")}
-    servers = [ProcessServer(env), ProcessServer(env)]
+    servers = ProcessServer.several(2, env)
     try:
         def attempt(server, password):
             with requests.Session() as http:

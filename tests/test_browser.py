@@ -85,6 +85,7 @@ def test_toggling_an_overlay_and_opening_a_popup(visit):
     text = popup.inner_text()
     assert "金家岭总部集聚区" in text and "Jinjialing Headquarters Cluster" in text and "崂山区" in text
     assert "示例数据（非官方）" in text
+    assert "null" not in text and "认定级别" not in text  # served as null (no value): not shown
     assert v.errors == [] and v.outside == []
 
 

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import shapely
@@ -29,11 +29,11 @@ def layer_of(features):
 
 def test_beijing_time_is_utc_plus_8_for_naive_and_aware_times():
     assert changes.beijing(datetime(2026, 1, 1, 16, 30)) == "2026-01-02 00:30:00"
-    assert changes.beijing(datetime(2026, 7, 1, 16, 30, tzinfo=timezone.utc), "%H:%M") == "00:30"  # no DST
+    assert changes.beijing(datetime(2026, 7, 1, 16, 30, tzinfo=UTC), "%H:%M") == "00:30"  # no DST
     assert changes.beijing(None) == ""
     since, until = changes.beijing_days(date(2026, 3, 1), date(2026, 3, 1))
-    assert since == datetime(2026, 2, 28, 16, 0, tzinfo=timezone.utc)
-    assert until == datetime(2026, 3, 1, 16, 0, tzinfo=timezone.utc)
+    assert since == datetime(2026, 2, 28, 16, 0, tzinfo=UTC)
+    assert until == datetime(2026, 3, 1, 16, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("source, name", [("/srv/scenemap/data/hq.geojson", "hq.geojson"),
@@ -149,7 +149,7 @@ def test_the_audit_log_filters_pages_and_shows_text(app):
     assert "<td>登录 log-in</td>" in logins and '<option value="login" selected>登录 log-in</option>' in logins
     assert "30 条记录" in admin.get("/staff/audit?action=test-action&layer=hq_clusters").get_data(as_text=True)
     assert "1 条记录" in admin.get("/staff/audit?actor=%3Cscript%3Ex%3C/script%3E").get_data(as_text=True)
-    today = changes.beijing(datetime.now(timezone.utc), "%Y-%m-%d")
+    today = changes.beijing(datetime.now(UTC), "%Y-%m-%d")
     assert "60 条记录" in admin.get(f"/staff/audit?action=test-action&from={today}&to={today}").get_data(as_text=True)
     assert "0 条记录" in admin.get("/staff/audit?action=test-action&to=2020-01-01").get_data(as_text=True)
     second = admin.get("/staff/audit?action=test-action&page=2").get_data(as_text=True)

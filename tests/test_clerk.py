@@ -120,6 +120,7 @@ def test_geojson_goes_through_the_same_step_and_counts_features_from_one():
 def test_a_district_that_does_not_match_the_location_is_a_warning_naming_both(tmp_path):
     from layers.area import check_districts
     from layers.catalog import Catalog
+
     from .conftest import DATA
 
     districts = Catalog.from_directory(DATA).get("districts").layer

@@ -2,10 +2,10 @@
 will do, confirm (or not), roll back through its confirmation page. Nothing is removed without the box ticked."""
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from webmap import create_app
 
+from .conftest import password_hash
 from .test_no_data_loss import CLERK_CSV, LAYER, SECOND_CSV
 
 PASSWORD = "correct horse battery"
@@ -14,7 +14,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def clerk(browser, serve, tmp_path):
     app = create_app({"TESTING": True, "BASEMAP": "none", "UPLOAD_DIR": str(tmp_path / "uploads")})
-    app.extensions["store"].create_user("商务局办事员", generate_password_hash(PASSWORD), "editor", [LAYER], actor="test")
+    app.extensions["store"].create_user("商务局办事员", password_hash(PASSWORD), "editor", [LAYER], actor="test")
     server = serve(app)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(8000)

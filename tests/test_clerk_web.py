@@ -4,11 +4,11 @@ preview (swap these rows, GB18030, GCJ-02), the preview map with names. Test cli
 import re
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from layers import coords
 from webmap import create_app
 
+from .conftest import password_hash
 from .test_clerk import HEADER, ROWS
 from .test_staff import PASSWORD, login, publish_form, upload
 
@@ -19,8 +19,8 @@ LAYER = "outdoor_dining_pilots"
 def app(tmp_path):
     app = create_app({"TESTING": True, "BASEMAP": "none", "UPLOAD_DIR": str(tmp_path / "uploads"),
                       "SECURE_COOKIES": False})
-    app.extensions["store"].create_user("ed", generate_password_hash(PASSWORD), "editor", [LAYER], actor="test")
-    app.extensions["store"].create_user("ed2", generate_password_hash(PASSWORD), "editor", [LAYER], actor="test")
+    app.extensions["store"].create_user("ed", password_hash(PASSWORD), "editor", [LAYER], actor="test")
+    app.extensions["store"].create_user("ed2", password_hash(PASSWORD), "editor", [LAYER], actor="test")
     return app
 
 

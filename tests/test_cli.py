@@ -33,3 +33,26 @@ def test_layers_check_reads_gcj02_and_gbk(runner, tmp_path):
     ok = runner.invoke(args=["layers", "check", "outdoor_dining_pilots", str(path), "--encoding", "gb18030",
                              "--crs", "gcj02"])
     assert ok.exit_code == 0, ok.output
+
+
+def test_layers_check_names_the_fixes_as_options_the_staff_preview_offers(runner, tmp_path):
+    from .test_clerk import HEADER, ROWS
+
+    path = tmp_path / "外摆.csv"
+    path.write_bytes((HEADER + "".join(r + "\n" for r in ROWS)).encode("gbk"))
+    gbk = runner.invoke(args=["layers", "check", "outdoor_dining_pilots", str(path)])
+    assert gbk.exit_code == 1 and "修正 fix: --encoding gb18030" in gbk.output
+    swapped = runner.invoke(args=["layers", "check", "outdoor_dining_pilots", str(path), "--encoding", "gbk"])
+    assert swapped.exit_code == 1 and "修正 fix: --swap 3 " in swapped.output and "第 3 行 row 3" in swapped.output
+    fixed = runner.invoke(args=["layers", "check", "outdoor_dining_pilots", str(path), "--encoding", "gbk", "--swap", "3"])
+    assert fixed.exit_code == 0 and "3 features accepted, 0 errors" in fixed.output and "--swap" not in fixed.output
+    for bad in (["--swap", "x"], ["--swap", "1"], ["--crs", "EPSG:abc"], ["--encoding", "latin-1"]):
+        result = runner.invoke(args=["layers", "check", "outdoor_dining_pilots", str(path), *bad])
+        assert result.exit_code == 2 and f"Invalid value for {bad[0]}" in result.output, bad
+
+
+def test_layers_quarantine_needs_an_output_or_list(runner):
+    result = runner.invoke(args=["layers", "quarantine", "hq_clusters"])
+    assert result.exit_code == 2 and "--output" in result.output
+    listing = runner.invoke(args=["layers", "quarantine", "hq_clusters", "--list"])
+    assert listing.exit_code == 0 and "no import has kept refused features" in listing.output

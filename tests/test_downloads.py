@@ -108,6 +108,7 @@ def test_downloads_are_rate_limited_with_a_clean_429(tmp_path):
         assert refused.status_code == 429 and refused.mimetype == "application/json"
         body = refused.get_json()
         assert body["status"] == 429 and body["detail"].startswith("下载太频繁") and "Too many downloads" in body["detail"]
+        assert 0 < int(refused.headers["Retry-After"]) <= 60  # when to try again
     assert client.get(f"/api/layers/{LAYER}").status_code == 200  # the map's own data is not limited
 
 
@@ -135,3 +136,40 @@ def test_downloads_built_on_request_have_a_feature_budget(app, client):
     assert client.get("/api/layers/outdoor_dining_pilots/download?format=csv").status_code == 200  # whole: cached
     app.config["DOWNLOAD_MAX_FEATURES"] = 100
     assert client.get("/api/download?layers=outdoor_dining_pilots&format=kml").status_code == 200
+
+
+def test_a_shapefile_download_says_in_a_header_how_many_texts_it_cut_also_when_cached(data_copy, tmp_path):
+    import json
+
+    from webmap.api import CUT_TEXTS_HEADER
+
+    path = data_copy / f"{LAYER}.geojson"
+    doc = json.loads(path.read_text("utf-8"))
+    for feature in doc["features"][:2]:
+        feature["properties"]["note"] = "外摆试点说明" * 32  # 576 bytes: cut to 254
+    path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    config = {"TESTING": True, "BASEMAP": "none", "DATA_DIR": str(data_copy),
+              "EXPORT_CACHE_DIR": str(tmp_path / "exports")}
+    first = create_app(config)
+    built = download(first.test_client(), "shp")
+    assert built.headers[CUT_TEXTS_HEADER] == "2"
+    (cached,) = cached_files(first, LAYER)
+    stat = cached.stat()
+    for app in (first, create_app(config)):  # the same process, and another one sharing the cache
+        again = download(app.test_client(), "shp")
+        assert again.headers[CUT_TEXTS_HEADER] == "2" and again.data == built.data
+    assert (cached.stat().st_ino, cached.stat().st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)  # not rebuilt
+    district = doc["features"][0]["properties"]["district"]  # a filtered download, built for the request
+    filtered = download(first.test_client(), "shp", district=district)
+    assert filtered.headers[CUT_TEXTS_HEADER] == str(sum(f["properties"]["district"] == district
+                                                         for f in doc["features"][:2]))
+    assert download(first.test_client(), "shp", layer_id="hq_clusters").headers[CUT_TEXTS_HEADER] == "0"
+    assert CUT_TEXTS_HEADER not in download(first.test_client(), "gpkg").headers
+
+
+def test_every_format_downloads_under_its_own_file_name(client):
+    """csv and csv-excel are both .csv: a person who downloads both must not have one overwrite the other."""
+    from layers.export import FORMATS
+
+    names = [download(client, fmt).headers["Content-Disposition"] for fmt in FORMATS]
+    assert len(set(names)) == len(FORMATS), names

@@ -1,9 +1,10 @@
 """Editing a layer in the browser (Leaflet.draw + the schema form), saved through check, version and audit."""
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from webmap import create_app
+
+from .conftest import password_hash
 
 PASSWORD = "correct horse battery"
 
@@ -11,7 +12,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def editor_page(browser, serve):
     app = create_app({"TESTING": True, "BASEMAP": "none", "CATALOG_REFRESH_SECONDS": 0})
-    app.extensions["store"].create_user("ed", generate_password_hash(PASSWORD), "editor",
+    app.extensions["store"].create_user("ed", password_hash(PASSWORD), "editor",
                                         ["outdoor_dining_pilots"], actor="test")
     server = serve(app)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
@@ -231,4 +232,22 @@ def test_leaving_the_editor_with_unsaved_edits_asks_first(editor_page):
     page.click("nav a:has-text('历史 History')")
     page.wait_for_url("**/history")
     assert [kind for kind, _ in page.scene_dialogs] == ["beforeunload"]  # saved: no second question
+    assert errors == []
+
+
+def test_a_field_without_a_value_is_empty_and_an_untouched_save_changes_nothing(editor_page):
+    page, app, errors = editor_page
+    assert live(app)["od-licun"]["properties"]["designation_year"] is None  # served as null: declared, no value
+    page.evaluate("""() => { const g = window.SceneEditor.group;
+        g.eachLayer(l => { if (l.feature.id === 'od-licun') window.SceneEditor.select(l); }); }""")
+    year = "#editor-form input[name=designation_year]"
+    assert page.input_value(year) == ""
+    assert "null" not in page.evaluate("() => [...document.querySelectorAll('#editor-form input')].map(i => i.value)")
+    page.fill(year, "2019")
+    assert page.get_attribute("body", "data-unsaved") == "true"
+    page.fill(year, "")  # back to no value: nothing to save
+    assert page.get_attribute("body", "data-unsaved") == "false"
+    status, text = save(page)
+    assert status == "200" and "Nothing changed" in text
+    assert app.extensions["store"].live_versions()["outdoor_dining_pilots"] == 1
     assert errors == []

@@ -220,3 +220,66 @@ def test_kml_booleans_are_written_as_1_and_0_that_older_gdal_reads(client, tmp_p
     path.write_text(kml, "utf-8")
     back = read_file(path, get("night_economy_zones"))
     assert back.report.ok and sum(1 for p in back.properties if p.get("is_24h_pilot") is True) == values.count("1")
+
+
+def test_kml_keeps_field_types_and_the_id_for_older_gdal(client, tmp_path):
+    import subprocess
+
+    path = tmp_path / "odp.kml"
+    path.write_bytes(client.get("/api/layers/outdoor_dining_pilots/download?format=kml").data)
+
+    def ogrinfo(*config):
+        done = subprocess.run(["/usr/bin/ogrinfo", "-ro", "-al", *config, str(path)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    text = ogrinfo()  # Debian's GDAL 3.6, as QGIS 3.22 reads it
+    for column in ("id: String", "capacity: Integer", "designation_year: Integer", "area_m2: Real",
+                   "Name: String"):  # GDAL names the Placemark's <name> "Name" (LIBKML_NAME_FIELD)...
+        assert f"\n{column} (" in text, column
+    assert "  id (String) = od-pichaiyuan-cafe\n" in text and "  capacity (Integer) = 24\n" in text
+    named = ogrinfo("--config", "LIBKML_NAME_FIELD", "name")  # ...and "name" when asked to
+    assert "\nname: String (" in named and "\nName: String (" not in named
+    assert "  name (String) = 劈柴院巷口咖啡外摆\n" in named
+
+
+def test_csv_for_gis_is_a_zip_with_column_types_qgis_reads_and_a_prj(client, tmp_path):
+    import re
+    import zipfile
+
+    import pyproj
+
+    from layers.readers import read_file
+    from layers.registry import get
+
+    response = client.get("/api/layers/districts/download?format=csv-gis")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    _, options = parse_options_header(response.headers["Content-Disposition"])
+    assert options["filename"] == "qingdao-districts-csv-gis.zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert sorted(archive.namelist()) == ["districts.csv", "districts.csvt", "districts.prj"]
+    header = archive.read("districts.csv").decode("utf-8").splitlines()[0].split(",")
+    csvt = archive.read("districts.csvt").decode("ascii").strip()
+    types = dict(zip(header, csvt.split(",")))
+    assert types == {"WKT": "String", "id": "String", "adcode": "String", "name": "String", "name_en": "String",
+                     "source": "String"}
+    # QGIS 3.22's delimited-text reader takes a .csvt only if it matches this (qgsdelimitedtextprovider.cpp)
+    qgis_322 = (r'(?:\s*("?)(?:integer|real|double|long|longlong|int8|string|date|datetime|time)'
+                r'(?:\(\d+(?:\.\d+)?\))?\1\s*(?:,|$))+')
+    assert re.fullmatch(qgis_322, csvt.lower())
+    assert pyproj.CRS.from_wkt(archive.read("districts.prj").decode()).equals("EPSG:4326", ignore_axis_order=True)
+    archive.extractall(tmp_path)
+    info = pyogrio.read_info(tmp_path / "districts.csv")  # GDAL reads the .csvt beside the .csv
+    assert dict(zip(info["fields"], info["ogr_types"]))["adcode"] == "OFTString"
+    (tmp_path / "download.zip").write_bytes(response.data)
+    back = read_file(tmp_path / "download.zip", get("districts"))  # the importer takes the zip as it came
+    assert back.report.ok and len(back) == 10 and back.properties[0]["adcode"] == "370202"
+    points = zipfile.ZipFile(io.BytesIO(client.get("/api/layers/outdoor_dining_pilots/download?format=csv-gis").data))
+    csvt = points.read("outdoor_dining_pilots.csvt").decode().strip().split(",")
+    header = points.read("outdoor_dining_pilots.csv").decode().splitlines()[0].split(",")
+    types = dict(zip(header, csvt))
+    assert len(csvt) == len(header) and types["capacity"] == types["designation_year"] == "Integer"
+    assert types["area_m2"] == types["lon"] == types["lat"] == "Real" and types["venue_type"] == "String"
+    view = client.get("/api/download?layers=districts,hq_clusters&format=csv-gis")
+    assert sorted(zipfile.ZipFile(io.BytesIO(view.data)).namelist()) == [
+        "districts.csv", "districts.csvt", "districts.prj", "hq_clusters.csv", "hq_clusters.csvt", "hq_clusters.prj"]

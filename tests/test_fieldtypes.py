@@ -43,6 +43,21 @@ def test_text_that_does_not_fit_is_refused_with_the_reason(fld, text):
         fieldtypes.from_text(fld, text)
 
 
+def test_refusals_name_the_value_not_python():
+    with pytest.raises(ValueError) as caught:
+        fieldtypes.from_text(Field("y", "year", "认定年份", "Year"), "abc")
+    assert "could not convert" not in str(caught.value) and "'abc' is not a whole number" in str(caught.value)
+
+
+def test_whole_numbers_gdal_hands_over_as_floats_are_stored_as_integers():
+    """GDAL reads an integer column with a missing value as floats: a download read back must not turn the
+    stored 2020 into 2020.0 (which the API would then serve, and QGIS type as Real)."""
+    year = Field("y", "year", "年", "y")
+    assert fieldtypes.coerce(year, 2020.0) == 2020 and type(fieldtypes.coerce(year, 2020.0)) is int
+    assert fieldtypes.coerce(Field("n", "integer", "数", "n"), 30.0) == 30
+    assert fieldtypes.coerce(Field("n", "integer", "数", "n"), 30.5) == 30.5  # left for the check to refuse
+
+
 def test_coerce_keeps_what_does_not_read_for_the_checks_to_name():
     assert fieldtypes.coerce(Field("n", "integer", "数", "n"), "twelve") == "twelve"
     assert fieldtypes.coerce(Field("c", "text", "码", "c"), 370202.0) == "370202"

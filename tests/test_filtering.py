@@ -456,8 +456,10 @@ def test_queryables_describe_every_property_the_id_and_the_geometry(client):
                  "cql2/1.0/conf/cql2-text", "cql2/1.0/conf/cql2-json", "cql2/1.0/conf/basic-cql2",
                  "cql2/1.0/conf/advanced-comparison-operators", "cql2/1.0/conf/basic-spatial-functions"):
         assert f"http://www.opengis.net/spec/{name}" in conformance
-    params = {p["name"] for p in client.get("/ogc/api").get_json(force=True)["paths"][
-        "/collections/outdoor_dining_pilots/items"]["get"]["parameters"]}
+    doc = client.get("/ogc/api").get_json(force=True)
+    listed = doc["paths"]["/collections/outdoor_dining_pilots/items"]["get"]["parameters"]
+    params = {(doc["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p)["name"]
+              for p in listed}
     assert {"filter", "filter-lang", "filter-crs", "datetime", "sortby", "properties", "id", "area_m2"} <= params
 
 
@@ -495,3 +497,27 @@ def test_like_on_a_few_features_of_many_texts(synthetic):
         q = query.parse(DINING, {"bbox": [",".join(map(str, box))], "filter": [f"name LIKE '{pattern}'"]})
         assert synthetic.select(**q.selection_args()).tolist() == [
             i for i in window if test(synthetic.layer.properties[i]["name"])]
+
+
+def test_date_fields_filter_by_day():
+    """A kind with a date field (the planning desk's complaints): datetime and DATE() compare days."""
+    from layers.load import Layer
+    from layers.planning.kinds import COMPLAINTS
+
+    days = ["2026-03-05", "2026-03-06", None, "2025-12-31", "2026-01-01"]
+    props = [{"category": "noise", "district": "市南区", "source": "sample", **({"received": d} if d else {})}
+             for d in days]
+    index = FeatureIndex(COMPLAINTS, Layer(COMPLAINTS, [f"c{i}" for i in range(5)], props,
+                                           shapely.points([(120.3 + i / 100, 36.1) for i in range(5)])))
+
+    def chosen(**params):
+        q = query.parse(COMPLAINTS, {k: [v] for k, v in params.items()})
+        return index.select(**q.selection_args()).tolist()
+
+    assert chosen(datetime="2026-03-05") == [0]
+    assert chosen(datetime="2026-03-05T20:00:00Z") == [1]  # already the 6th in China
+    assert chosen(datetime="2026-01-01/..") == [0, 1, 4]
+    assert chosen(datetime="../2025-12-31T23:59:59+08:00") == [3]
+    assert chosen(filter="received >= DATE('2026-01-01')") == [0, 1, 4]
+    assert chosen(filter="received < '2026-03-06'") == [0, 3, 4]
+    assert chosen(sortby="-received") == [1, 0, 4, 3, 2]

@@ -3,12 +3,11 @@ never a traceback or a 500."""
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from layers.store import imports_t
 from webmap import create_app
 
-from .conftest import feature_collection, point
+from .conftest import feature_collection, password_hash, point
 from .test_staff import PASSWORD, login, publish_form, upload
 
 
@@ -17,7 +16,7 @@ def app(request, tmp_path):
     url = f"sqlite:///{tmp_path}/store.sqlite" if request.param == "sqlite" else \
         request.getfixturevalue("postgres").new_database()
     app = create_app({"TESTING": True, "BASEMAP": "none", "DATABASE_URL": url, "UPLOAD_DIR": str(tmp_path / "up")})
-    app.extensions["store"].create_user("ed", generate_password_hash(PASSWORD), "editor", ["outdoor_dining_pilots"],
+    app.extensions["store"].create_user("ed", password_hash(PASSWORD), "editor", ["outdoor_dining_pilots"],
                                         actor="test")
     yield app
     app.extensions["store"].engine.dispose()

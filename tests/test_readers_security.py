@@ -35,7 +35,7 @@ class Listener:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
-        self.sock.settimeout(0.2)
+        self.sock.settimeout(0.05)  # how often the loop looks at self.running: stop() waits up to this long
         self.port, self.hits, self.running = self.sock.getsockname()[1], [], True
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -254,6 +254,7 @@ def test_a_geopackage_with_several_feature_tables_is_never_guessed(tmp_path):
 def test_a_zip_from_macos_finder_is_read(tmp_path):
     from layers.catalog import Catalog
     from layers.export import export
+
     from .conftest import DATA
 
     live = Catalog.from_directory(DATA).get("outdoor_dining_pilots")
@@ -308,6 +309,7 @@ def test_generated_columns_are_refused_before_anything_is_computed(tmp_path):
 def _shapefile_zip(tmp_path, prj: str) -> Path:
     from layers.catalog import Catalog
     from layers.export import export
+
     from .conftest import DATA
 
     live = Catalog.from_directory(DATA).get("outdoor_dining_pilots")

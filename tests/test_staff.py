@@ -8,11 +8,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from webmap import create_app
 
-from .conftest import CORPUS, feature_collection, point
+from .conftest import CORPUS, feature_collection, password_hash, point
 
 PASSWORD = "correct horse battery"
 
@@ -22,9 +21,9 @@ def app(tmp_path):
     app = create_app({"TESTING": True, "BASEMAP": "none", "LOGIN_RATE_LIMIT": "5 per minute",
                       "UPLOAD_DIR": str(tmp_path / "uploads")})
     store = app.extensions["store"]
-    store.create_user("admin", generate_password_hash(PASSWORD), "admin", [], actor="test")
-    store.create_user("ed", generate_password_hash(PASSWORD), "editor", ["outdoor_dining_pilots"], actor="test")
-    store.create_user("ed2", generate_password_hash(PASSWORD), "editor", ["outdoor_dining_pilots"], actor="test")
+    store.create_user("admin", password_hash(PASSWORD), "admin", [], actor="test")
+    store.create_user("ed", password_hash(PASSWORD), "editor", ["outdoor_dining_pilots"], actor="test")
+    store.create_user("ed2", password_hash(PASSWORD), "editor", ["outdoor_dining_pilots"], actor="test")
     return app
 
 
@@ -64,7 +63,7 @@ def test_anonymous_writes_change_nothing(app):
 
 def test_wrong_password_is_401_and_attempts_are_limited(app):
     client = app.test_client()
-    for attempt in range(5):
+    for _ in range(5):
         response = client.post("/staff/login", data={"name": "admin", "password": "nope" * 3,
                                                      "csrf_token": token(client, "/staff/login")})
         assert response.status_code == 401
@@ -337,7 +336,7 @@ def test_simultaneous_saves_through_the_web_one_wins_the_rest_409(tmp_path):
 
     app = create_app({"TESTING": True, "BASEMAP": "none", "LOGIN_RATE_LIMIT": "1000 per minute",
                       "DATABASE_URL": f"sqlite:///{tmp_path}/store.sqlite", "UPLOAD_DIR": str(tmp_path / "up")})
-    app.extensions["store"].create_user("ed", generate_password_hash(PASSWORD), "editor", ["outdoor_dining_pilots"],
+    app.extensions["store"].create_user("ed", password_hash(PASSWORD), "editor", ["outdoor_dining_pilots"],
                                         actor="test")
     live = app.test_client().get("/api/layers/outdoor_dining_pilots").get_json(force=True)
     clients = [login(app.test_client(), "ed") for _ in range(12)]

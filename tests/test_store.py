@@ -1,6 +1,7 @@
 """layers.store: versions, diffs, rollback, optimistic locking, quarantine, audit — on a real SQLite file."""
 
 import threading
+from datetime import UTC
 
 import pytest
 
@@ -105,6 +106,18 @@ def test_refused_features_go_to_quarantine_with_reasons(store):
     assert store.last_quarantine(DINING.id) == version.import_id
 
 
+def test_the_imports_that_kept_refused_features_are_listed_newest_first(store):
+    published = store.publish(layer_of([point("a", 120.38, 36.07), point("b", 36.07, 120.38)]), author="ann",
+                              source="/home/ann/一.geojson")
+    store.publish(layer_of([point("c", 120.38, 36.07)]), author="ann", mode="append")  # refuses nothing
+    refused = store.record_refusal(layer_of([point("d", 0, 0), point("e", 1, 1)]), author="bob", source="二.csv")
+    rows = store.quarantine_imports(DINING.id)
+    assert [(r["id"], r["mode"], r["version"], r["refused"], r["author"]) for r in rows] == [
+        (refused, "refused", None, 2, "bob"), (published.import_id, "replace", 1, 1, "ann")]
+    assert rows[1]["source"] == "/home/ann/一.geojson" and rows[0]["created_at"] is not None
+    assert store.quarantine_imports("hq_clusters") == [] and len(store.quarantine_imports(DINING.id, limit=1)) == 1
+
+
 def test_seeding_the_sample_data(store):
     from layers.catalog import Catalog
 
@@ -164,7 +177,7 @@ def test_simultaneous_publishes_without_expectations_all_land_in_turn(store):
 def test_a_version_number_taken_behind_the_store_s_back_is_a_conflict(store):
     """Whatever made the version number taken (an older server, a race), the caller gets Conflict, not a
     database error."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sqlalchemy import insert
 
@@ -172,7 +185,7 @@ def test_a_version_number_taken_behind_the_store_s_back_is_a_conflict(store):
 
     store.publish(layer_of([point("a", 120.38, 36.07)]), author="ann")
     with store.engine.begin() as conn:
-        conn.execute(insert(versions_t).values(layer_id=DINING.id, number=2, created_at=datetime.now(timezone.utc),
+        conn.execute(insert(versions_t).values(layer_id=DINING.id, number=2, created_at=datetime.now(UTC),
                                                author="other", added=0, removed=0, changed=0, total=1))
     with pytest.raises(Conflict, match="at the same moment"):
         store.publish(layer_of([point("a", 120.38, 36.07, capacity=3)]), author="bob")
@@ -253,7 +266,7 @@ def test_a_publish_that_waits_too_long_for_the_sqlite_lock_is_a_conflict(tmp_pat
     import sqlite3
 
     from layers.catalog import Catalog
-    from layers.store import Conflict, Store, Unconfirmed
+    from layers.store import Conflict, Store
 
     from .conftest import DATA
 

@@ -3,20 +3,22 @@ next request, not CATALOG_REFRESH_SECONDS later (the change stamp, webmap/db.py)
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
-from werkzeug.security import generate_password_hash
 
 from webmap import create_app
+from webmap.ratelimits import default_uri
 
-from .conftest import ROOT
+from .conftest import ROOT, password_hash
 from .test_no_data_loss import CLERK_CSV, LAYER
 
 PASSWORD = "correct horse battery"
@@ -26,7 +28,7 @@ PASSWORD = "correct horse battery"
 def gunicorn(tmp_path):
     database = f"sqlite:///{tmp_path}/store.sqlite"
     seeded = create_app({"TESTING": True, "BASEMAP": "none", "DATABASE_URL": database})  # seed, add a clerk
-    seeded.extensions["store"].create_user("clerk", generate_password_hash(PASSWORD), "editor", [LAYER], actor="test")
+    seeded.extensions["store"].create_user("clerk", password_hash(PASSWORD), "editor", [LAYER], actor="test")
     seeded.extensions["store"].engine.dispose()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -35,11 +37,14 @@ def gunicorn(tmp_path):
     env = {**os.environ, "SCENEMAP_BASEMAP": "none", "SCENEMAP_DATABASE_URL": database,
            "SCENEMAP_SECRET_KEY": "test-secret-of-this-test-only", "SCENEMAP_SECURE_COOKIES": "false",
            "SCENEMAP_CATALOG_REFRESH_SECONDS": "3600",  # only the stamp can explain a fresh answer
-           "SCENEMAP_UPLOAD_DIR": str(tmp_path / "uploads"), "SCENEMAP_EXPORT_CACHE_DIR": str(tmp_path / "exports")}
+           "SCENEMAP_UPLOAD_DIR": str(tmp_path / "uploads"), "SCENEMAP_EXPORT_CACHE_DIR": str(tmp_path / "exports"),
+           # the default kind of limits store (a file both workers share), but this test's own: log-ins of
+           # earlier runs within the minute must not count
+           "SCENEMAP_RATELIMIT_STORAGE_URI": default_uri(SimpleNamespace(testing=False, instance_path=str(tmp_path)))}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--preload",
          "--access-logfile", str(log), "--access-logformat", "%(p)s %(r)s %(s)s", "webmap:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         if process.poll() is not None:
@@ -49,8 +54,13 @@ def gunicorn(tmp_path):
             break
         except requests.ConnectionError:
             time.sleep(0.1)
+    for _ in range(50):  # one worker answers; wait (up to ~20 s) until the other one has booted too
+        if len(counts_by_worker(url, log, 8)) == 2:
+            break
     yield url, log
-    process.terminate()
+    # killed, master and workers at once: a graceful stop waits seconds for each worker's interpreter to
+    # wind down, and nothing here tests how gunicorn stops
+    os.killpg(process.pid, signal.SIGKILL)
     process.wait(10)
 
 

@@ -82,8 +82,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         raise SystemExit(f"front-end assets are not installed ({missing[0]} is missing from "
                          f"{app.config['NODE_MODULES']}): run `npm ci` in the project root, or `make run`")
     db.init_app(app)
-    app.extensions["basemaps"] = offered
-    app.extensions["map_shells"] = {}
+    db.init_basemaps(app, offered)
 
     for module in (pages, api, ogc, assets, staff, accounts, records):
         app.register_blueprint(module.bp)

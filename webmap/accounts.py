@@ -20,15 +20,12 @@ from layers import accounts
 from layers.registry import KINDS, REGISTRY
 
 from .auth import User, limiter
+from .db import get_store
 
 bp = Blueprint("accounts", __name__, url_prefix="/staff")
 #: Blueprints a user who must change their password cannot use until they have (log-out stays open).
 GUARDED = ("staff", "accounts", "records")
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read out over the phone
-
-
-def _store():
-    return current_app.extensions["store"]
 
 
 def temporary_password() -> str:
@@ -51,7 +48,7 @@ def _admin() -> None:
 
 
 def _account(name: str) -> dict:
-    row = _store().user(name)
+    row = get_store().user(name)
     if row is None:
         abort(404, f"没有此用户 There is no user {name[:64]!r}")
     return row
@@ -97,7 +94,7 @@ def user(name: str):
                                    hidden=[("role", role), *(("layers", i) for i in layers), ("confirmed", "yes")],
                                    back=url_for("accounts.user", name=name))
         try:
-            _store().update_account(name, actor=current_user.name, role=role, layers=layers)
+            get_store().update_account(name, actor=current_user.name, role=role, layers=layers)
         except ValueError as exc:
             return render_template("staff/account.html", user=row, kinds=KINDS, roles=accounts.ROLES,
                                    problem=str(exc)), 409
@@ -123,7 +120,7 @@ def deactivate(name: str):
                                action=url_for("accounts.deactivate", name=name), hidden=[],
                                back=url_for("accounts.user", name=name))
     try:
-        _store().update_account(name, actor=current_user.name, active=False)
+        get_store().update_account(name, actor=current_user.name, active=False)
     except ValueError as exc:
         return render_template("staff/account.html", user=row, kinds=KINDS, roles=accounts.ROLES,
                                problem=str(exc)), 409
@@ -136,7 +133,7 @@ def deactivate(name: str):
 def activate(name: str):
     _admin()
     _account(name)
-    _store().update_account(name, actor=current_user.name, active=True)
+    get_store().update_account(name, actor=current_user.name, active=True)
     flash(f"已重新启用 {name} may log in again")
     return redirect(url_for("accounts.user", name=name))
 
@@ -157,7 +154,7 @@ def reset(name: str):
     why = accounts.check_password(temporary, name)
     if why:
         return render_template("staff/reset.html", user=row, problem=why), 400
-    _store().set_password(name, generate_password_hash(temporary), actor=current_user.name, must_change=True)
+    get_store().set_password(name, generate_password_hash(temporary), actor=current_user.name, must_change=True)
     # shown once, on this page (not in a flash message: those travel in the session cookie)
     return render_template("staff/reset_done.html", user=row, password=temporary if made_up else None)
 
@@ -173,7 +170,7 @@ def password():
     """Change your own password (the current one is asked for). Every other session of yours ends."""
     if request.method == "GET":
         return render_template("staff/password.html")
-    store, name = _store(), current_user.name
+    store, name = get_store(), current_user.name
     row = store.user(name)
     current, new, again = (request.form.get(k, "") for k in ("current", "new", "again"))
     if not check_password_hash(row["password_hash"], current):

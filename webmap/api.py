@@ -14,6 +14,7 @@ from layers import export, query
 from layers.coords import SYSTEMS
 
 from .auth import limiter
+from .db import get_catalog, get_live
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -24,7 +25,14 @@ download_limit = limiter.shared_limit(
 
 
 def _catalog():
-    return current_app.extensions["catalog"]
+    return get_catalog()
+
+
+@bp.url_value_preprocessor
+def _known_layer(_endpoint, values) -> None:
+    """Every view that takes a layer id answers an unknown one the same way (db.get_live: 404, listing them)."""
+    if values and "layer_id" in values:
+        get_live(values["layer_id"])
 
 
 @bp.get("/layers")
@@ -53,9 +61,20 @@ def layer(layer_id: str):
     return response.make_conditional(request)
 
 
-def _attachment(data: bytes, filename: str, mimetype: str) -> Response:
+#: On every Shapefile download: how many texts were cut to the format's 254 bytes (the zip's
+#: ``<layer>.truncated.txt`` names them), so a client can tell without unpacking; 0 when none.
+CUT_TEXTS_HEADER = "Shapefile-Truncated-Texts"
+
+
+def _shapefile(fmt: str) -> bool:
+    return export.FORMATS[fmt].driver == "ESRI Shapefile"
+
+
+def _attachment(data: bytes, filename: str, mimetype: str, fmt: str) -> Response:
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if _shapefile(fmt):
+        response.headers[CUT_TEXTS_HEADER] = str(export.cut_texts(data))
     return response
 
 
@@ -76,6 +95,8 @@ def _send_whole(live, fmt: str) -> Response:
                          last_modified=cached.mtime,
                          conditional=False)
     response.content_length = cached.size
+    if _shapefile(fmt):
+        response.headers[CUT_TEXTS_HEADER] = str(cached.cut_texts)
     return response.make_conditional(request, accept_ranges=True, complete_length=cached.size)
 
 
@@ -92,7 +113,8 @@ def download(layer_id: str):
     if selection.is_all:
         return _send_whole(live, fmt)
     _within_budget(selection.count)
-    return _attachment(*export.export([(live.kind, live.layer, selection.positions)], fmt, f"qingdao-{layer_id}"))
+    return _attachment(*export.export([(live.kind, live.layer, selection.positions)], fmt, f"qingdao-{layer_id}"),
+                       fmt)
 
 
 def _within_budget(count: int) -> None:
@@ -122,7 +144,7 @@ def download_view():
         live = _catalog().get(layer_id)
         selections.append((live.kind, live.layer, live.index.select(bbox).positions))
     _within_budget(sum(len(positions) for _, _, positions in selections))
-    return _attachment(*export.export(selections, fmt, "qingdao-view"))
+    return _attachment(*export.export(selections, fmt, "qingdao-view"), fmt)
 
 
 def init_app(app) -> None:

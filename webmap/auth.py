@@ -26,6 +26,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from . import ratelimits
+from .db import get_store
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 login_manager = LoginManager()
@@ -63,7 +64,7 @@ def load_user(session_id: str):
     match = re.fullmatch(r"([0-9]{1,12}):([0-9]{1,12})", session_id or "")
     if not match:
         return None
-    row = current_app.extensions["store"].user_by_id(int(match.group(1)))
+    row = get_store().user_by_id(int(match.group(1)))
     if not row or not row["active"] or int(row.get("session_generation") or 0) != int(match.group(2)):
         return None
     started = session.get("login_at", 0)
@@ -105,7 +106,7 @@ def _login_key() -> str:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        store = current_app.extensions["store"]
+        store = get_store()
         row = store.user(form.name.data)
         known = row is not None and row["active"]
         if check_password_hash(row["password_hash"] if known else _decoy_hash(), form.password.data) and known:
@@ -125,7 +126,7 @@ def login():
 @login_required
 def logout():
     """Log out everywhere: every session of this user ends, not only this browser's."""
-    store = current_app.extensions["store"]
+    store = get_store()
     store.end_sessions(current_user.id)
     store.audit(current_user.name, "logout")
     logout_user()
@@ -140,6 +141,8 @@ def init_app(app) -> None:
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SECURE_COOKIES"]
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=float(app.config["STAFF_IDLE_MINUTES"]))
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or ratelimits.default_uri(app)
+    # a 429 says when to try again (Retry-After), and limited answers say what is left (X-RateLimit-*)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录 Please log in first"

@@ -10,17 +10,17 @@ from pathlib import Path
 
 import click
 import numpy as np
-from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.security import generate_password_hash
 
 from layers import accounts
 from layers import export as exporting
-from layers.area import check_districts
 from layers.changes import beijing, history_rows
-from layers.readers import check_crs, read_file
+from layers.imports import ImportFile, OptionError, Options, parse_numbers, swap_indexes
 from layers.registry import REGISTRY, get
 from layers.store import Conflict
+
+from .db import get_catalog, get_importer, get_store
 
 layers_cli = AppGroup("layers", help="Inspect, check, import, version and export the map's layers.")
 users_cli = AppGroup("users", help="Staff accounts.")
@@ -29,40 +29,71 @@ CRS = click.option("--crs", default="wgs84", show_default=True,
                    help="Coordinates of the input: wgs84, gcj02 (AMap/Tencent), bd09 (Baidu) or EPSG:NNNN.")
 YES = click.option("--yes", is_flag=True, help="Agree in advance to updating or removing the existing features the "
                    "command lists (otherwise it asks, or stops when not run at a terminal).")
-ENCODING = click.option("--encoding", default=None, help="Text encoding of the file, e.g. utf-8 or gb18030 (GBK).")
-
-
-def _store():
-    return current_app.extensions["store"]
+ENCODING = click.option("--encoding", default=None,
+                        help="Text encoding of the file: utf-8 or gb18030 (GBK, GB2312). Default: as the file "
+                             "declares, UTF-8 when it declares nothing. GeoPackage and KML are always UTF-8.")
+SWAP = click.option("--swap", default=None, metavar="ROWS",
+                    help="Exchange lat/lon for these features, numbered as the report numbers them (a CSV's rows, "
+                         "the header being row 1), e.g. --swap 3,5.")
+REPAIR = click.option("--repair", is_flag=True,
+                      help="Repair invalid geometries (self-intersections) instead of refusing them.")
 
 
 def _author(author: str | None) -> str:
     return author or os.environ.get("SCENEMAP_AUTHOR") or f"cli:{getpass.getuser()}"
 
 
-def _summary(layer) -> str:
-    counts = {s: sum(1 for p in layer.report.problems if p.severity == s) for s in ("repaired", "warning")}
-    return (f"{len(layer)} accepted ({counts['repaired']} repairs, {counts['warning']} warnings), "
-            f"{len(layer.refused)} refused")
-
-
-def _districts():
-    """The live district boundaries, for the check that a feature lies in the district it names."""
-    catalog = current_app.extensions["catalog"]
-    return catalog.get("districts").layer if "districts" in catalog else None
-
-
-def _check_crs(crs: str) -> str:
+def _options(file: ImportFile, **given) -> Options:
+    """The command's options by layers.imports' rules (the staff pages'); one that breaks its rule is a usage
+    error naming the option, with the rule's message."""
+    swap = given.pop("swap", None)
     try:
-        return check_crs(crs)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--crs") from None
+        if swap:
+            given["swap"] = swap_indexes(parse_numbers(swap), file)
+        return Options.check(**given)
+    except OptionError as exc:
+        raise click.BadParameter(str(exc), param_hint=f"--{exc.option}") from None
+
+
+def _check_file(layer_id: str, path: Path, **given):
+    """PATH read and checked as LAYER by the import service, with the command's options (a dry run)."""
+    file = ImportFile(path, str(path))
+    return get_importer().check(get(layer_id), file, _options(file, **given))
+
+
+def _echo_fixes(checked) -> None:
+    """The fixes the report suggests, as the options that apply them (the staff preview offers them as buttons)."""
+    fixes = checked.fixes
+    if fixes.gb18030:
+        click.echo("修正 fix: --encoding gb18030 (文字像是 GBK/GB18030 the text looks like GBK/GB18030)")
+    if fixes.swap_numbers:
+        numbers = ",".join(str(n) for n in sorted({*fixes.swap_numbers, *_numbers(checked)}))
+        click.echo(f"修正 fix: --swap {numbers} (这些行的经纬度可能填反了 lat/lon look swapped in "
+                   f"{len(fixes.swap_numbers)} features)")
+    if fixes.repair:
+        click.echo("修正 fix: --repair (修复无效图形 repair the invalid geometries, then check them)")
+    if fixes.shift:
+        click.echo(f"修正 fix: --crs {fixes.shift} (与同名现有要素相比，坐标像是 {fixes.shift.upper()} · compared with the "
+                   f"live features of the same names, the coordinates look like {fixes.shift.upper()})")
+
+
+def _numbers(checked) -> list[int]:
+    """The rows already swapped, as the report numbers them (a fix adds to them)."""
+    return [i + checked.file.first_number for i in checked.options.swap]
+
+
+def _echo_checked(checked) -> None:
+    if checked.layer.report.problems:
+        click.echo(checked.layer.report.text())
+    for notice in checked.notices:
+        click.echo(notice)
+    _echo_fixes(checked)
 
 
 @layers_cli.command("list")
 def list_layers():
     """List the live layers with their versions and feature counts."""
-    for live in current_app.extensions["catalog"]:
+    for live in get_catalog():
         click.echo(f"{live.kind.id:24} v{live.version:<4} {live.count:8d}  {live.kind.zh} {live.kind.en}")
 
 
@@ -71,13 +102,14 @@ def list_layers():
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @ENCODING
 @CRS
-def check(layer_id: str, path: Path, encoding: str | None, crs: str):
+@SWAP
+@REPAIR
+def check(layer_id: str, path: Path, encoding: str | None, crs: str, swap: str | None, repair: bool):
     """Check PATH as a file of LAYER and print the report; exit 1 when anything in it would be refused."""
-    layer = read_file(path, get(layer_id), encoding=encoding, crs=_check_crs(crs))
-    check_districts(layer, _districts())
-    click.echo(layer.report.text())
-    click.echo(f"{len(layer)} features accepted, {len(layer.report.errors)} errors")
-    if not layer.report.ok:
+    checked = _check_file(layer_id, path, encoding=encoding, crs=crs, swap=swap, repair=repair)
+    _echo_checked(checked)
+    click.echo(f"{checked.accepted} features accepted, {len(checked.layer.report.errors)} errors")
+    if not checked.layer.report.ok:
         raise SystemExit(1)
 
 
@@ -90,52 +122,42 @@ def check(layer_id: str, path: Path, encoding: str | None, crs: str):
               help="append: add the file's features, update those with the same id, remove nothing; replace: the "
                    "layer becomes the file (features not in it are removed).")
 @YES
-@click.option("--dry-run", is_flag=True, help="Check and report only; publish nothing.")
-@click.option("--repair", is_flag=True, help="Repair invalid geometries (self-intersections) instead of refusing them.")
+@click.option("--dry-run", is_flag=True, help="Check and report only; publish nothing, keep nothing.")
+@REPAIR
 @click.option("--strict", is_flag=True, help="Publish nothing if any feature is refused.")
+@SWAP
 @click.option("--author", default=None, help="Name recorded in the history and audit log.")
-def import_layer(layer_id, path, crs, encoding, mode, yes, dry_run, repair, strict, author):
+def import_layer(layer_id, path, crs, encoding, mode, yes, dry_run, repair, strict, swap, author):
     """Import PATH (GeoJSON, CSV with lon/lat, GeoPackage, zipped Shapefile, KML) as a new version of LAYER.
 
-    Accepted features are published as one new version, atomically; refused features are kept in
-    quarantine with their reasons. Exit status 1 when nothing was published.
+    The import service of the staff pages (layers.imports): accepted features are published as one new
+    version, atomically; refused features are kept in quarantine with their reasons, whether or not anything
+    is published. Exit status 1 when nothing was published.
     """
-    kind = get(layer_id)
-    layer = read_file(path, kind, encoding=encoding, crs=_check_crs(crs), repair=repair)
-    check_districts(layer, _districts())
-    if layer.report.problems:
-        click.echo(layer.report.text())
-    click.echo(f"{path.name}: {_summary(layer)}")
-    store, who = _store(), _author(author)
-    plan = store.plan(layer, mode) if len(layer) else None
-    if plan:
-        _echo_plan(plan)
+    checked = _check_file(layer_id, path, encoding=encoding, crs=crs, mode=mode, repair=repair, strict=strict,
+                          swap=swap)
+    _echo_checked(checked)
+    click.echo(checked.summary)
+    if checked.plan:
+        _echo_plan(checked.plan)
     if dry_run:
         click.echo("dry run: nothing published")
         return
-    if not len(layer) or (strict and layer.refused):
-        why = "no feature was accepted" if not len(layer) else f"{len(layer.refused)} features were refused (--strict)"
-        if layer.refused:
-            import_id = store.record_refusal(layer, author=who, source=str(path))
-            click.echo(f"refused features are in quarantine: "
-                       f"flask --app webmap layers quarantine {layer_id} --import-id {import_id} -o refused.geojson")
-        click.echo(f"not published: {why}; {layer_id} is unchanged", err=True)
-        raise SystemExit(1)
-    confirmed = _confirm(plan, yes)
-    click.echo(f"publishing {layer_id} ({mode})…")
+    confirmed = None
+    if not checked.blocked:
+        confirmed = _confirm(checked.plan, yes)
+        click.echo(f"publishing {layer_id} ({mode})…")
     try:
-        version = store.publish(layer, author=who, mode=mode, source=str(path), confirmed=confirmed)
+        outcome = get_importer().finish(checked, author=_author(author), confirmed=confirmed)
     except Conflict as exc:
         click.echo(f"not published: {exc}", err=True)
         raise SystemExit(1) from None
-    if version.unchanged:
-        click.echo(f"nothing changed: {layer_id} version {version.number} stays live")
-    else:
-        click.echo(f"published {layer_id} version {version.number}: +{version.added} added, ~{version.changed} "
-                   f"changed, -{version.removed} removed, {version.total} in all")
-    if layer.refused:
-        click.echo(f"{len(layer.refused)} refused features are in quarantine: "
-                   f"flask --app webmap layers quarantine {layer_id} --import-id {version.import_id} -o refused.geojson")
+    click.echo(outcome.result, err=outcome.version is None)
+    if outcome.quarantined:
+        click.echo(f"{outcome.quarantine_note}: flask --app webmap layers quarantine {layer_id} "
+                   f"--import-id {outcome.import_id} -o refused.geojson")
+    if outcome.version is None:
+        raise SystemExit(1)
 
 
 def _confirm(plan, yes: bool) -> tuple[int, int]:
@@ -165,8 +187,8 @@ def _echo_plan(plan) -> None:
 @LAYER
 def history(layer_id: str):
     """Every version of LAYER: who, when, what changed."""
-    rows = history_rows(_store(), layer_id)
-    live = _store().live_versions().get(layer_id)
+    rows = history_rows(get_store(), layer_id)
+    live = get_store().live_versions().get(layer_id)
     if not rows:
         click.echo(f"{layer_id} has no versions yet")
     else:
@@ -189,9 +211,9 @@ def rollback(layer_id: str, version: int, yes: bool, author: str | None):
     """Make the content of VERSION live again, as a new version (it says first what that changes)."""
     kind = get(layer_id)
     try:
-        plan = _store().rollback_plan(kind, version)
+        plan = get_store().rollback_plan(kind, version)
         _echo_plan(plan)
-        new = _store().rollback(kind, version, author=_author(author), expected_version=plan.version,
+        new = get_store().rollback(kind, version, author=_author(author), expected_version=plan.version,
                                 confirmed=_confirm(plan, yes))
     except LookupError as exc:
         click.echo(str(exc), err=True)
@@ -209,7 +231,7 @@ def rollback(layer_id: str, version: int, yes: bool, author: str | None):
 @click.option("--version", type=int, default=None, help="A past version (default: the live one).")
 def export_layer(layer_id: str, fmt: str, output: Path, version: int | None):
     """Write LAYER (live, or --version) to OUTPUT with GDAL."""
-    layer = _store().load(get(layer_id), version)
+    layer = get_store().load(get(layer_id), version)
     data, _, _ = exporting.export([(layer.kind, layer, np.arange(len(layer)))], fmt, f"qingdao-{layer_id}")
     output.write_bytes(data)
     click.echo(f"wrote {output} ({len(layer)} features, {fmt})")
@@ -217,14 +239,28 @@ def export_layer(layer_id: str, fmt: str, output: Path, version: int | None):
 
 @layers_cli.command("quarantine")
 @LAYER
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the refused features (GeoJSON).")
 @click.option("--import-id", type=int, default=None,
               help="Which import (default: the newest that refused features).")
-def quarantine(layer_id: str, output: Path, import_id: int | None):
-    """Write the features an import refused, with the reasons (property _refused), as GeoJSON."""
+@click.option("--list", "listing", is_flag=True, help="List the imports that kept refused features instead.")
+def quarantine(layer_id: str, output: Path | None, import_id: int | None, listing: bool):
+    """Write the features an import refused, with the reasons (property _refused), as GeoJSON; or --list the
+    imports that kept refused features (published or not), as the staff history page does."""
+    if listing:
+        rows = get_store().quarantine_imports(layer_id)
+        if not rows:
+            click.echo(f"{layer_id}: no import has kept refused features")
+        for row in rows:
+            result = "not published" if row["mode"] == "refused" else f"v{row['version']} ({row['mode']})"
+            click.echo(f"import {row['id']:<6} {beijing(row['created_at'])}  {row['author']:20} {row['refused']:6d} "
+                       f"refused  {result:18} {row['source']}")
+        return
+    if output is None:
+        raise click.UsageError("give -o/--output FILE (or --list)")
     if import_id is None:
-        import_id = _store().last_quarantine(layer_id)
-    collection = _store().quarantine_collection(layer_id, import_id)
+        import_id = get_store().last_quarantine(layer_id)
+    collection = get_store().quarantine_collection(layer_id, import_id)
     output.write_text(json.dumps(collection, ensure_ascii=False), "utf-8")
     click.echo(f"wrote {output} ({len(collection['features'])} refused features of import {import_id})")
 
@@ -252,7 +288,7 @@ def create_user(name: str, role: str, layer_ids: str):
     if why:
         click.echo(why, err=True)
         raise SystemExit(1)
-    if _store().name_taken(name):
+    if get_store().name_taken(name):
         click.echo(f"a user named {name!r} exists already (names are compared without letter case)", err=True)
         raise SystemExit(1)
     assigned = [i for i in layer_ids.split(",") if i]
@@ -261,7 +297,7 @@ def create_user(name: str, role: str, layer_ids: str):
         click.echo(f"unknown layers {unknown}; known: {', '.join(REGISTRY)}", err=True)
         raise SystemExit(1)
     password = _new_password(name)
-    _store().create_user(name, generate_password_hash(password), role, assigned, actor=_author(None))
+    get_store().create_user(name, generate_password_hash(password), role, assigned, actor=_author(None))
     click.echo(f"created {role} {name}" + (f" for {', '.join(assigned)}" if assigned else ""))
 
 
@@ -269,15 +305,15 @@ def create_user(name: str, role: str, layer_ids: str):
 @click.argument("name")
 def set_password(name: str):
     """Set NAME's password (from a prompt or standard input); every session of NAME ends."""
-    if not _store().user(name):
+    if not get_store().user(name):
         click.echo(f"no user named {name!r}", err=True)
         raise SystemExit(1)
-    _store().set_password(name, generate_password_hash(_new_password(name)), actor=_author(None))
+    get_store().set_password(name, generate_password_hash(_new_password(name)), actor=_author(None))
     click.echo(f"password of {name} changed; their sessions have ended")
 
 
 def _set_active(name: str, active: bool) -> None:
-    if not _store().set_active(name, active, actor=_author(None)):
+    if not get_store().set_active(name, active, actor=_author(None)):
         click.echo(f"no user named {name!r}", err=True)
         raise SystemExit(1)
 

@@ -1,4 +1,11 @@
-"""The app's store: opened and migrated at start, seeded from DATA_DIR when empty, watched for new versions."""
+"""The app's store: opened and migrated at start, seeded from DATA_DIR when empty, watched for new versions;
+and the typed accessors every view reaches the app's shared objects through (as Flask's tutorial has
+``get_db()``): :func:`get_store`, :func:`get_catalog`, :func:`get_exports`, :func:`get_basemaps`,
+:func:`get_map_shells`, :func:`get_importer`, and :func:`get_live` / :func:`get_kind`, the one rule for a layer
+id in a URL (an unknown one is a 404 that lists the layers, :func:`webmap.errors.unknown_layer`).
+
+The objects stay in ``app.extensions`` under the keys below (tests and scripts read them there too); views
+use the accessors, never the strings."""
 
 from __future__ import annotations
 
@@ -6,14 +13,83 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app
 
-from layers.catalog import Catalog
+from layers.catalog import Catalog, LiveLayer
+from layers.imports import Importer
 from layers.problems import DataError
+from layers.registry import KINDS, REGISTRY
+from layers.schema import LayerKind
 from layers.store import Store
 
+from . import errors
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from layers.export import ExportCache
+
+    from .basemaps import Basemap
+    from .mapshell import MapShell
+
 log = logging.getLogger(__name__)
+
+#: The keys of ``app.extensions`` the accessors below read (set by :func:`init_app`, webmap.api.init_app for
+#: the export cache, and :func:`init_basemaps`).
+STORE, CATALOG, EXPORTS, BASEMAPS, MAP_SHELLS = "store", "catalog", "exports", "basemaps", "map_shells"
+
+
+def get_store() -> Store:
+    """The app's store (layers, versions, quarantine, users, audit)."""
+    return current_app.extensions[STORE]
+
+
+def get_catalog() -> Catalog:
+    """The live layers of this process (refreshed before each request: :func:`refresh_catalog`)."""
+    return current_app.extensions[CATALOG]
+
+
+def get_exports() -> ExportCache:
+    """The cache of whole-layer downloads (EXPORT_CACHE_DIR)."""
+    return current_app.extensions[EXPORTS]
+
+
+def get_basemaps() -> dict[str, Basemap]:
+    """The basemaps offered, by id (BASEMAP and the TILES_* settings)."""
+    return current_app.extensions[BASEMAPS]
+
+
+def get_map_shells() -> dict[str, MapShell]:
+    """The public map page built once per basemap, cleared when a layer changes."""
+    return current_app.extensions[MAP_SHELLS]
+
+
+def get_importer() -> Importer:
+    """The import service (layers.imports) on the app's store, with this process's live layers."""
+    catalog = get_catalog()
+    return Importer(get_store(), lambda layer_id: catalog.get(layer_id).layer if layer_id in catalog else None)
+
+
+def get_live(layer_id: str) -> LiveLayer:
+    """The live layer ``layer_id`` names in a URL; 404 listing the live layers when there is none."""
+    catalog = get_catalog()
+    if layer_id not in catalog:
+        errors.unknown_layer(layer_id, [live.kind.id for live in catalog])
+    return catalog.get(layer_id)
+
+
+def get_kind(layer_id: str) -> LayerKind:
+    """The layer kind ``layer_id`` names in a URL of the staff pages (a kind may have no version yet);
+    404 listing the kinds when it names none."""
+    if layer_id not in REGISTRY:
+        errors.unknown_layer(layer_id, [kind.id for kind in KINDS])
+    return REGISTRY[layer_id]
+
+
+def catalog_changed() -> None:
+    """This process has just published: show the new version from the next request on, whatever the
+    refresh interval."""
+    current_app.extensions["catalog_checked"] = 0
 
 
 def default_url(app) -> str:
@@ -85,20 +161,27 @@ def refresh_catalog() -> None:
         return
     state["store_stamp_seen"] = stamp  # seen before reading: a publish after this read moves it again
     state["catalog_checked"] = now
-    if state["catalog"].refresh(state["store"]):
-        state["map_shells"].clear()
+    if state[CATALOG].refresh(state[STORE]):
+        state[MAP_SHELLS].clear()
+
+
+def init_basemaps(app, offered: dict) -> None:
+    """Keep the basemaps offered, and an empty cache of map pages built for them."""
+    app.extensions[BASEMAPS] = offered
+    app.extensions[MAP_SHELLS] = {}
 
 
 def init_app(app) -> None:
+    """Open the store and read the live layers (get_store, get_catalog)."""
     store = open_store(app)
     url = app.config.get("DATABASE_URL") or default_url(app)
     path = stamp_path(app, url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         store.published_hooks.append(lambda _layer, _version: touch_stamp(path))
-    app.extensions["store"] = store
+    app.extensions[STORE] = store
     app.extensions["store_stamp"] = path
     app.extensions["store_stamp_seen"] = _stamp(path)
-    app.extensions["catalog"] = Catalog.from_store(store)
+    app.extensions[CATALOG] = Catalog.from_store(store)
     app.extensions["catalog_checked"] = time.monotonic()
     app.before_request(refresh_catalog)

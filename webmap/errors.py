@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from typing import NoReturn
 
-from flask import current_app, jsonify, render_template, request
+from flask import abort, current_app, jsonify, render_template, request
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, RequestEntityTooLarge
 
 from layers.query import QueryError
@@ -23,6 +25,13 @@ def _respond(status: int, title: str, detail: str):
     if request.path.startswith("/api/"):
         return jsonify(status=status, title=title, detail=detail), status
     return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def unknown_layer(layer_id: str, known: Iterable[str]) -> NoReturn:
+    """The one answer to a URL naming no layer, on every path (/api, /ogc, /staff): 404, bilingual, listing
+    the layers there are. The id is shown shortened and quoted (repr: no line breaks reach a header or page)."""
+    shown = repr(str(layer_id)[:80])
+    abort(404, f"没有此图层 {shown} · There is no layer {shown}; 图层 layers: {', '.join(known)}")
 
 
 def handle_http(exc: HTTPException):

@@ -1,4 +1,5 @@
-"""Choosing JSON or HTML for a request: ``f=json|html`` wins, then the Accept header (JSON by default)."""
+"""Choosing JSON or HTML for a request: ``f=json|html`` wins, then the Accept header (JSON by default); and which
+encoding of a style (SLD or QML)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,15 @@ def wants_html() -> bool:
     if f is not None and f not in FORMATS:
         abort(400, f"f={f!r} is not offered here; use f=json or f=html")
     return prefers_html()
+
+
+def style_format(formats: dict) -> str:
+    """Which encoding of a style to send (``formats``: name -> an object with ``mimetype``): ``f=<name>`` wins,
+    then the Accept header (``application/vnd.ogc.sld+xml``, ``application/vnd.qgis.qml``), else the first."""
+    f = request.args.get("f")
+    if f is not None:
+        if f not in formats:
+            abort(400, f"f={f!r} is not offered for styles; use one of {', '.join(formats)}")
+        return f
+    by_type = {fmt.mimetype.split(";")[0]: name for name, fmt in formats.items()}
+    return by_type.get(request.accept_mimetypes.best_match(list(by_type)), next(iter(formats)))

@@ -8,11 +8,13 @@ import io
 import re
 from datetime import date
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file
 from flask_login import current_user, login_required
 
 from layers import changes
 from layers.registry import KINDS, REGISTRY
+
+from .db import get_kind, get_store
 
 bp = Blueprint("records", __name__, url_prefix="/staff")
 PAGE_SIZE = 50
@@ -32,23 +34,23 @@ def action_label_filter(action: str) -> str:
     return changes.action_label(action)
 
 
+@bp.app_template_filter("file_name")
+def file_name_filter(source) -> str:
+    """``{{ q.source|file_name }}``: an import's file, without the folders it was in."""
+    return changes.file_name(source)
+
+
 @bp.app_template_filter("value_text")
 def value_text_filter(value) -> str:
     return changes.value_text(value)
 
 
-def _store():
-    return current_app.extensions["store"]
-
-
 def layer_diff(layer_id: str, number: int) -> tuple:
     """The kind and the diff of its version ``number``; 404 for an unknown layer or version."""
-    from .staff import _kind  # the one rule for a layer id in a URL
-
-    kind = _kind(layer_id)
-    if not any(v["number"] == number for v in _store().history(layer_id)):
+    kind = get_kind(layer_id)
+    if not any(v["number"] == number for v in get_store().history(layer_id)):
         abort(404, f"没有此版本 {layer_id} has no version {number}")
-    return kind, changes.version_diff(_store(), kind, number)
+    return kind, changes.version_diff(get_store(), kind, number)
 
 
 @bp.get("/layers/<layer_id>/versions/<number:number>/changes.<fmt>")
@@ -106,7 +108,7 @@ def audit():
         abort(400, f"页码无效 page={page_text[:20]!r}")
     page = int(page_text)
     since, until = changes.beijing_days(first, last)
-    rows, total = _store().audit_page(actor=filters["actor"] or None, action=filters["action"] or None,
+    rows, total = get_store().audit_page(actor=filters["actor"] or None, action=filters["action"] or None,
                                       layer_id=filters["layer"] or None, since=since, until=until,
                                       offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
@@ -114,4 +116,4 @@ def audit():
     query = {k: v for k, v in query.items() if v}
     return render_template("staff/audit.html", rows=[dict(r, text=detail_text(r["detail"])) for r in rows],
                            total=total, page=page, pages=pages, query=query, filters=filters,
-                           first=first, last=last, actions=_store().audit_actions(), kinds=KINDS)
+                           first=first, last=last, actions=get_store().audit_actions(), kinds=KINDS)

@@ -1,6 +1,10 @@
 """Staff pages: import with a validation report and a preview before publishing, history, diff, rollback,
 quarantine download. Every write needs an account that may edit the layer, and a CSRF token.
 
+An import is layers.imports' (the same service as ``flask --app webmap layers import``): these pages gather the
+person's options from the form, keep the upload between its preview and its publish (webmap.uploads), and
+render what the service returns.
+
 What a client sends is checked before it is used: version numbers by one rule (:func:`version_number`), upload
 tokens against the form the server issues, before any file is touched; the editor's JSON through the strict
 reader (layers.jsontext). A bad value is a 400, 403 or 404 with a message, never a 500.
@@ -25,23 +29,29 @@ from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 
-from layers import accounts, coords, jsontext
-from layers.area import check_districts
+from layers import accounts, jsontext
 from layers.changes import history_rows
+from layers.imports import CRS_CHOICES, ImportFile, OptionError, Options
 from layers.load import read_document
 from layers.problems import Report
-from layers.readers import SUFFIXES, check_crs, read_file
-from layers.registry import KINDS, REGISTRY, get
+from layers.readers import SUFFIXES
+from layers.registry import KINDS
 from layers.store import Conflict, Unconfirmed
 
 from . import errors, mapshell, records
+from .db import catalog_changed, get_basemaps, get_catalog, get_importer, get_kind, get_store
 from .uploads import TOKEN, uploads
 from .uploads import QuotaExceeded as UploadQuotaExceeded
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-#: The first of each is the default: append, which cannot remove anything (replace must be chosen).
-OPTIONS = {"crs": ("wgs84", "gcj02", "bd09"), "encoding": ("utf-8", "gb18030"), "mode": ("append", "replace")}
+#: The choices the import form offers, each (value, label); the first is the default. The encoding's default
+#: reads the file as it declares (UTF-8 when it declares nothing); the mode's is append, which cannot remove
+#: anything (replace must be chosen). Every value is checked by layers.imports.Options.check.
+OPTIONS = {"crs": [(c, c) for c in CRS_CHOICES],
+           "encoding": [("", "自动 as the file declares (UTF-8 if it does not)"), ("utf-8", "utf-8"),
+                        ("gb18030", "gb18030 (GBK)")],
+           "mode": [("append", "append"), ("replace", "replace")]}
 
 #: The one rule for a version (or import) number a client sends, in a form, a JSON body or a URL: the ASCII
 #: digits 0-9 only (str.isdigit and int() also take "²" and "١"), at most nine of them (the store's integers).
@@ -94,18 +104,8 @@ def _http_error(exc: HTTPException):
     return {"status": exc.code, "title": exc.name, "detail": detail}, exc.code
 
 
-def _store():
-    return current_app.extensions["store"]
-
-
-def _kind(layer_id: str):
-    if layer_id not in REGISTRY:
-        abort(404, f"没有此图层 There is no layer {layer_id[:80]!r}")
-    return get(layer_id)
-
-
 def _editable(layer_id: str):
-    kind = _kind(layer_id)
+    kind = get_kind(layer_id)
     if not current_user.can_edit(layer_id):
         abort(403, f"你不能修改此图层 You may not change {layer_id}")
     return kind
@@ -118,25 +118,25 @@ def _form_version(name: str) -> int:
     return number
 
 
-def _options(source) -> dict:
-    chosen = {}
-    for name, allowed in OPTIONS.items():
-        value = source.get(name, allowed[0])
-        if name == "crs":
-            try:
-                value = check_crs(value)  # the one rule for a CRS, as on the command line
-            except ValueError as exc:
-                abort(400, str(exc))
-        elif value not in allowed:
-            abort(400, f"{name}={value!r}: choose one of {', '.join(allowed)}")
-        chosen[name] = value
-    return chosen
+def _checked(make) -> Options:
+    """Options by layers.imports' rules (the command line's); a value that breaks one is a 400 saying why."""
+    try:
+        return make()
+    except OptionError as exc:
+        abort(400, str(exc))
+
+
+def _options(form) -> Options:
+    """The import form's options: crs, encoding, mode, and the boxes repair and strict."""
+    return _checked(lambda: Options.check(crs=form.get("crs", "wgs84"), encoding=form.get("encoding") or None,
+                                          mode=form.get("mode", "append"), repair=bool(form.get("repair")),
+                                          strict=bool(form.get("strict"))))
 
 
 @bp.get("/")
 @login_required
 def index():
-    versions = _store().live_versions()
+    versions = get_store().live_versions()
     layers = [(kind, versions.get(kind.id, 0), current_user.can_edit(kind.id)) for kind in KINDS]
     return render_template("staff/index.html", layers=layers)
 
@@ -157,28 +157,39 @@ def upload(layer_id: str):
                    "(a Shapefile goes in a .zip)")
     try:
         upload = uploads().put(file.save, suffix, layer=layer_id, user=current_user.name, name=file.filename,
-                               options=options)
+                               options=options.to_dict())
     except UploadQuotaExceeded as exc:
         raise QuotaExceeded(str(exc)) from None
-    return _preview(kind, upload.token, upload.path, options, file.filename)
+    return _preview(get_importer().check(kind, ImportFile(upload.path, file.filename), options), upload.token)
 
 
-def _read(kind, path: Path, options: dict, name: str):
-    encoding = None if options["encoding"] == "utf-8" and path.suffix.lower() not in (".geojson", ".json") else options["encoding"]
-    layer = read_file(path, kind, encoding=encoding, crs=options["crs"], source=name, swap=options.get("swap", ()))
-    check_districts(layer, _live("districts"))
-    return layer
+def _waiting(layer_id: str):
+    """The person's upload of ``layer_id`` that the form's token names: 400 when it no longer waits (or the
+    token is not one we issue), 403 when it is someone else's."""
+    token = request.form.get("token", "")
+    if not TOKEN.fullmatch(token):
+        abort(400, "上传编号无效 This is not an upload token of ours; upload the file again")
+    upload = uploads().get(token)
+    if upload is None:
+        abort(400, _EXPIRED)
+    if upload.meta["layer"] != layer_id or upload.meta["user"] != current_user.name:
+        abort(403, "这不是你的上传 This upload is not yours")
+    return upload
 
 
-def _preview(kind, token: str, path: Path, options: dict, name: str, *, layer=None, refusal: str = "",
-             status: int = 200):
-    layer = layer if layer is not None else _read(kind, path, options, name)
-    plan = _store().plan(layer, options["mode"]) if len(layer) else None  # what publishing would do, for the person
-    expected = plan.version if plan else _store().live_versions().get(kind.id, 0)
-    shell = _preview_map(kind, layer)
-    return render_template("staff/preview.html", kind=kind, layer=layer, token=token, options=options, name=name,
-                           expected=expected, preview=shell, plan=plan, refusal=refusal,
-                           fixes=_fix_offers(kind, layer, options, path)), status
+def _check_waiting(kind, upload, options: Options | None = None):
+    """The import service's check of a waiting upload, read with its kept options (or ``options``)."""
+    options = options or _checked(lambda: Options.from_dict(upload.meta["options"]))
+    return get_importer().check(kind, ImportFile(upload.path, upload.meta["name"]), options)
+
+
+def _preview(checked, token: str, *, refusal: str = "", status: int = 200):
+    """The preview: the report, the fixes it suggests, the map, what publishing would do, and the form that
+    publishes (or, when nothing may be published, ends the import keeping the refused features)."""
+    return render_template("staff/preview.html", kind=checked.kind, checked=checked, layer=checked.layer,
+                           token=token, options=checked.options, name=checked.file.label, expected=checked.expected,
+                           preview=_preview_map(checked.kind, checked.layer), plan=checked.plan, refusal=refusal,
+                           fixes=checked.fixes), status
 
 
 def _confirmed() -> tuple[int, int]:
@@ -193,44 +204,34 @@ def _confirmed() -> tuple[int, int]:
 @bp.post("/layers/<layer_id>/publish")
 @login_required
 def publish(layer_id: str):
+    """End the import of the waiting upload, as the command line does: publish its accepted features, or, when
+    nothing may be published, publish nothing; its refused features are kept in quarantine either way."""
     kind = _editable(layer_id)
     expected = _form_version("expected")
-    token = request.form.get("token", "")
-    if not TOKEN.fullmatch(token):
-        abort(400, "上传编号无效 This is not an upload token of ours; upload the file again")
-    upload = uploads().get(token)
-    if upload is None:
-        abort(400, _EXPIRED)
-    meta, path = upload.meta, upload.path
-    if meta["layer"] != layer_id or meta["user"] != current_user.name:
-        abort(403, "这不是你的上传 This upload is not yours")
-    layer = _read(kind, path, meta["options"], meta["name"])
-    if not len(layer):
-        abort(400, "没有可发布的要素 No feature was accepted; nothing to publish")
+    upload = _waiting(layer_id)
     confirmed = _confirmed()
+    checked = _check_waiting(kind, upload)
     try:
-        version = _store().publish(layer, author=current_user.name, mode=meta["options"]["mode"], source=meta["name"],
-                                   expected_version=expected, confirmed=confirmed)
+        outcome = get_importer().finish(checked, author=current_user.name, expected_version=expected,
+                                        confirmed=confirmed)
     except Unconfirmed as exc:  # the preview again, with what it would really do, to confirm or leave
-        return _preview(kind, token, path, meta["options"], meta["name"], layer=layer, refusal=str(exc), status=409)
+        return _preview(checked, upload.token, refusal=str(exc), status=409)
     except Conflict as exc:
         return render_template("error.html", status=409, title="Conflict", detail=str(exc)), 409
-    uploads().drop(token)
-    current_app.extensions["catalog_checked"] = 0  # show the new version at once in this process
-    if version.unchanged:
-        flash(f"没有改动，第 {version.number} 版仍然有效 · Nothing changed: {kind.en} version {version.number} stays live")
-    else:
-        flash(f"已发布 {kind.zh} 第 {version.number} 版 · Published {kind.en} version {version.number}"
-              + (f"; {len(layer.refused)} refused features are in quarantine" if layer.refused else ""))
+    uploads().drop(upload.token)
+    if outcome.published:
+        catalog_changed()  # show the new version at once in this process
+    for message in outcome.messages:
+        flash(message)
     return redirect(url_for("staff.history", layer_id=layer_id))
 
 
-# -- Speaking the clerk's language: the preview map over the districts and the live layer, and fixes offered
-# -- for what the report diagnoses, each re-reading the same waiting upload with one option changed.
+# -- Speaking the clerk's language: the preview map over the districts and the live layer, and the fixes the
+# -- import service finds in the report, each re-reading the same waiting upload with one option changed.
 
 def _live(layer_id: str):
     """The live layer ``layer_id`` (a layers.load.Layer), or None."""
-    catalog = current_app.extensions["catalog"]
+    catalog = get_catalog()
     return catalog.get(layer_id).layer if layer_id in catalog else None
 
 
@@ -248,22 +249,6 @@ def _preview_map(kind, layer):
                             districts=(districts.geometries, _names(districts)) if districts is not None else None)
 
 
-def _fix_offers(kind, layer, options: dict, path: Path) -> dict:
-    """What the preview page offers to re-read: rows to swap, another CRS (with a diagnosis when the features
-    named like live ones lie where GCJ-02/BD-09 would put them), GB18030 text."""
-    offers = {"swap": sorted({p.index for p in layer.report.fixes("swap")} - set(options.get("swap", ())))}
-    offers["swap_places"] = [p.place for p in layer.report.fixes("swap")]
-    offers["swap_names"] = [p.name or "" for p in layer.report.fixes("swap")]
-    offers["gb18030"] = bool(layer.report.fixes("gb18030")) and options["encoding"] != "gb18030"
-    live = _live(kind.id)
-    offers["shift"] = (coords.diagnose_shift(layer, live)
-                       if options["crs"] == "wgs84" and live is not None and len(layer) else None)
-    # a file that carries its own CRS (GeoPackage, Shapefile) is read in it: the choice is for plain lon/lat
-    offers["crs"] = [c for c in OPTIONS["crs"] if c != options["crs"]] if (len(layer) or layer.refused) and (
-        path.suffix.lower() in (".csv", ".geojson", ".json", ".kml")) else []
-    return offers
-
-
 _ROWS = re.compile(r"[0-9]{1,7}(,[0-9]{1,7}){0,9999}")
 
 
@@ -273,40 +258,37 @@ def reread(layer_id: str):
     """A fix offered on the preview: read the same waiting upload again with one option changed (no new
     upload); the publish then reads it the same way."""
     kind = _editable(layer_id)
-    token = request.form.get("token", "")
-    upload = uploads().get(token) if TOKEN.fullmatch(token) else None
-    if upload is None:
-        abort(400, _EXPIRED)
-    if upload.meta["layer"] != layer_id or upload.meta["user"] != current_user.name:
-        abort(403, "这不是你的上传 This upload is not yours")
-    options, fix = dict(upload.meta["options"]), request.form.get("fix", "")
+    upload = _waiting(layer_id)
+    options, fix = _checked(lambda: Options.from_dict(upload.meta["options"])), request.form.get("fix", "")
     if fix == "swap":
         rows = request.form.get("rows", "")
         if not _ROWS.fullmatch(rows):
             abort(400, "行号无效 rows must be feature numbers separated by commas")
-        options["swap"] = sorted(set(options.get("swap", ())) | {int(r) for r in rows.split(",")})
+        options = _checked(lambda: options.changed(swap=[*options.swap, *(int(r) for r in rows.split(","))]))
     elif fix in ("crs", "encoding"):
-        options[fix] = _options({**options, fix: request.form.get(fix, "")})[fix]
+        options = _checked(lambda: options.changed(**{fix: request.form.get(fix, "")}))
+    elif fix == "repair":
+        options = _checked(lambda: options.changed(repair=True))
     else:
-        abort(400, "未知的修正 Unknown fix: choose swap, crs or encoding")
-    upload = uploads().set_options(token, options)
+        abort(400, "未知的修正 Unknown fix: choose swap, crs, encoding or repair")
+    upload = uploads().set_options(upload.token, options.to_dict())
     if upload is None:
         abort(400, _EXPIRED)
-    return _preview(kind, token, upload.path, options, upload.meta["name"])
+    return _preview(_check_waiting(kind, upload, options), upload.token)
 
 
 @bp.get("/layers/<layer_id>/edit")
 @login_required
 def edit(layer_id: str):
     kind = _editable(layer_id)
-    offered = current_app.extensions["basemaps"]
+    offered = get_basemaps()
     basemap = offered[current_app.config["BASEMAP"]]
     if basemap.crs != "wgs84":  # edits are made in WGS-84; shifted tiles would misplace them
         basemap = offered["none"]
     shell = mapshell.editor(kind, basemap)
     config = dict(shell.config, data=url_for("api.layer", layer_id=layer_id), save=url_for("staff.save", layer_id=layer_id),
                   context=url_for("api.layer", layer_id="districts"),
-                  version=_store().live_versions().get(layer_id, 0))
+                  version=get_store().live_versions().get(layer_id, 0))
     return render_template("staff/edit.html", kind=kind, shell=shell, config=config)
 
 
@@ -325,11 +307,11 @@ def save(layer_id: str):
     if not layer.report.ok:
         return {"detail": "修改未保存 Not saved: fix these first", "problems": [p.to_dict() for p in layer.report.errors]}, 400
     try:
-        version = _store().publish(layer, author=current_user.name, mode="replace", source="browser edit",
+        version = get_store().publish(layer, author=current_user.name, mode="replace", source="browser edit",
                                    expected_version=expected, message="edited in the browser")
     except Conflict as exc:
         return {"detail": str(exc)}, 409
-    current_app.extensions["catalog_checked"] = 0
+    catalog_changed()
     return {"version": version.number, "added": version.added, "changed": version.changed,
             "removed": version.removed, "unchanged": version.unchanged}
 
@@ -337,11 +319,11 @@ def save(layer_id: str):
 @bp.get("/layers/<layer_id>/history")
 @login_required
 def history(layer_id: str):
-    kind = _kind(layer_id)
-    live = _store().live_versions().get(layer_id, 0)
-    return render_template("staff/history.html", kind=kind, rows=reversed(history_rows(_store(), layer_id)),
+    kind = get_kind(layer_id)
+    live = get_store().live_versions().get(layer_id, 0)
+    return render_template("staff/history.html", kind=kind, rows=reversed(history_rows(get_store(), layer_id)),
                            live=live, can_edit=current_user.can_edit(layer_id),
-                           quarantine=_store().last_quarantine(layer_id))
+                           quarantined=get_store().quarantine_imports(layer_id))
 
 
 @bp.get("/layers/<layer_id>/versions/<number:number>")
@@ -349,7 +331,7 @@ def history(layer_id: str):
 def diff(layer_id: str, number: int):
     """A version's changes: each field before → after, geometry moves in metres (records.layer_diff)."""
     kind, changes = records.layer_diff(layer_id, number)
-    version = next(v for v in history_rows(_store(), layer_id) if v["number"] == number)
+    version = next(v for v in history_rows(get_store(), layer_id) if v["number"] == number)
     return render_template("staff/diff.html", kind=kind, number=number, diff=changes, version=version,
                            limit=records.PAGE_LIMIT)
 
@@ -360,7 +342,7 @@ def rollback_confirm(layer_id: str, number: int, refusal: str = "", status: int 
     """Before a rollback: what it would change (counts and names), and the button (and box) that does it."""
     kind = _editable(layer_id)
     try:
-        plan = _store().rollback_plan(kind, number)
+        plan = get_store().rollback_plan(kind, number)
     except LookupError as exc:
         abort(404, f"没有此版本 {exc}")
     return render_template("staff/rollback.html", kind=kind, number=number, plan=plan, refusal=refusal), status
@@ -373,7 +355,7 @@ def rollback(layer_id: str):
     number = _form_version("version")
     expected, confirmed = _form_version("expected"), _confirmed()
     try:
-        version = _store().rollback(kind, number, author=current_user.name, expected_version=expected,
+        version = get_store().rollback(kind, number, author=current_user.name, expected_version=expected,
                                     confirmed=confirmed)
     except LookupError as exc:
         abort(404, f"没有此版本 {exc}")
@@ -381,7 +363,7 @@ def rollback(layer_id: str):
         return rollback_confirm(layer_id, number, refusal=str(exc), status=409)
     except Conflict as exc:
         return render_template("error.html", status=409, title="Conflict", detail=str(exc)), 409
-    current_app.extensions["catalog_checked"] = 0
+    catalog_changed()
     flash(f"第 {version.number} 版恢复了第 {number} 版 · Version {version.number} restores version {number}")
     return redirect(url_for("staff.history", layer_id=layer_id))
 
@@ -391,7 +373,7 @@ def rollback(layer_id: str):
 def quarantine(layer_id: str, import_id: int):
     """The features an import refused, for those who may change the layer (they hold what was sent)."""
     _editable(layer_id)
-    body = json.dumps(_store().quarantine_collection(layer_id, import_id), ensure_ascii=False).encode()
+    body = json.dumps(get_store().quarantine_collection(layer_id, import_id), ensure_ascii=False).encode()
     return send_file(io.BytesIO(body), mimetype="application/geo+json", as_attachment=True,
                      download_name=f"quarantine-{layer_id}-{import_id}.geojson")
 
@@ -422,11 +404,11 @@ def users():
         abort(403, "只有管理员可以管理账户 Only admins manage accounts")
     form = UserForm()
     if form.validate_on_submit():
-        if _store().name_taken(form.name.data):
+        if get_store().name_taken(form.name.data):
             flash(f"用户 {form.name.data} 已存在 A user named {form.name.data} exists already")
         else:
-            _store().create_user(form.name.data, generate_password_hash(form.password.data), form.role.data,
+            get_store().create_user(form.name.data, generate_password_hash(form.password.data), form.role.data,
                                  form.layers.data if form.role.data == "editor" else [], actor=current_user.name)
             flash(f"已创建 Created {form.role.data} {form.name.data}")
             return redirect(url_for("staff.users"))
-    return render_template("staff/users.html", form=form, users=_store().users())
+    return render_template("staff/users.html", form=form, users=get_store().users())

@@ -1,12 +1,11 @@
 """initial schema: layers, versions, features, imports, quarantine, users, audit
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-29 17:42:46.738911
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

@@ -12,9 +12,8 @@ Create Date: 2026-11-30 10:00:00
 import json
 import logging
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'

@@ -89,8 +89,18 @@
     form.hidden = false;
   }
 
+  // The layer's GeoJSON names every declared field, null where a feature has no value; here, as in the store,
+  // a field without a value is absent (the form shows it empty, and clearing a field deletes it).
+  function withValues(properties) {
+    var out = {};
+    Object.keys(properties || {}).forEach(function (name) {
+      if (properties[name] !== null) { out[name] = properties[name]; }
+    });
+    return out;
+  }
+
   function prepare(layer, feature) {
-    layer.feature = { type: 'Feature', id: feature.id, properties: Object.assign({}, feature.properties || {}) };
+    layer.feature = { type: 'Feature', id: feature.id, properties: withValues(feature.properties) };
     layer.on('click', function () { select(layer); });
     if (layer.setStyle) { layer.setStyle(styleFor(layer.feature.properties)); }
   }
