@@ -266,8 +266,6 @@ class FieldType:
     native: Callable = _native_as_is
     #: whether a value in JSON is written as a decimal (12 -> 12.0), so clients type the column as real
     decimal: bool = False
-    #: whether a query may filter on it by equality (a URL parameter named for the field)
-    equality_filter: bool = True
     #: whether it holds a date or year the OGC ``datetime`` parameter can filter on
     temporal: bool = False
 
@@ -277,7 +275,7 @@ TYPES: dict[str, FieldType] = {t.name: t for t in (
     FieldType("integer", _check_integer, _text_integer, _column_integer, {"type": "integer"}, "integer",
               native=_native_integer),
     FieldType("number", _check_number, _text_number, _column_number, {"type": "number"}, "number",
-              decimal=True, equality_filter=False),
+              decimal=True),
     FieldType("boolean", _check_boolean, _text_boolean, _column_boolean, {"type": "boolean"}, "checkbox",
               words=_word_boolean, native=_native_boolean),
     FieldType("enum", _check_enum, _text_as_is, _column_text, {"type": "string"}, "select", words=_word_enum),
@@ -288,7 +286,7 @@ TYPES: dict[str, FieldType] = {t.name: t for t in (
     FieldType("district", _check_district, _text_as_is, _column_text, {"type": "string"}, "select",
               words=_word_district),
     FieldType("date", _check_date, _text_date, _column_date, {"type": "string", "format": "date"}, "date",
-              words=_word_date, native=_native_date, equality_filter=False, temporal=True),
+              words=_word_date, native=_native_date, temporal=True),
 )}
 
 
