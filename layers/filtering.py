@@ -380,6 +380,8 @@ class _Checker:
                          f"not {_shown(value)}")
         kind = self._type(name)
         label = ID if name == ID else f"{self.fields[name].zh}（{name}）"
+        if name != ID:  # as a GIS client writes it: GDAL and QGIS send a boolean as 1/0 ("is_24h_pilot = 1")
+            value = fieldtypes.of(self.fields[name]).native(self.fields[name], value)
         ok = {"string": isinstance(value, str),
               "integer": _number(value), "number": _number(value), "boolean": isinstance(value, bool)}[kind]
         if name == ID and _number(value) and float(value).is_integer():

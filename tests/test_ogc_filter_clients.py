@@ -119,3 +119,28 @@ def test_gdal_sends_a_bbox_and_a_filter_together(server, layer):
                 if (p.get("capacity") or 0) >= 20 and shapely.intersects(g, box)]
     assert json.loads(done.stdout)["names"] == expected and expected
     assert any("bbox=" in line and "filter=" in line for line in done.stderr.splitlines() if "/items?" in line)
+
+
+def _debian_where(server, layer_id: str, where: str) -> list[str]:
+    """The ids Debian's GDAL 3.6 reads from ``layer_id`` with ``-where``."""
+    done = subprocess.run(["ogrinfo", "-ro", "-al", "-q", "-where", where, f"OAPIF:{server.url}/ogc", layer_id],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return [line.split("=", 1)[1].strip() for line in done.stdout.splitlines() if line.strip().startswith("id (String)")]
+
+
+def test_gdal_filters_a_boolean_as_it_writes_it_1_or_0(server):
+    """GDAL (and QGIS through it) types booleans as Integer(Boolean) and sends "is_24h_pilot = 1": the server
+    reads 1/0 as true/false, as the field type's native values (before: a 400, and 0 features in QGIS)."""
+    live = create_app({"TESTING": True}).extensions["catalog"].get("night_economy_zones").layer
+    pilots = [fid for fid, p in zip(live.ids, live.properties) if p.get("is_24h_pilot") is True]
+    assert pilots and _debian_where(server, "night_economy_zones", "is_24h_pilot = 1") == pilots
+    others = [fid for fid, p in zip(live.ids, live.properties) if p.get("is_24h_pilot") is False]
+    assert _debian_where(server, "night_economy_zones", "is_24h_pilot = 0") == others
+
+
+def test_gdal_fetches_one_feature_by_id(server, layer):
+    """GDAL answers -where "id = '…'" by appending "/<id>" to the collection's items link: the link has no query
+    string, or GDAL asks for ".../items?f=json/<id>"."""
+    wanted = layer.ids[3]
+    assert _debian_where(server, LAYER, f"id = '{wanted}'") == [wanted]

@@ -319,7 +319,8 @@ def collection_doc(live) -> dict:
         "itemType": "feature", "crs": list(offered_crs()), "storageCrs": CRS84,
         "links": [
             *_self_links("ogc.collection", collection_id=cid),
-            link("ogc.items", "items", GEOJSON, "Features (GeoJSON)", collection_id=cid, f="json"),
+            # no query string: GDAL appends "/<id>" to this link to fetch one feature (its -where "id = …")
+            link("ogc.items", "items", GEOJSON, "Features (GeoJSON)", collection_id=cid),
             link("ogc.items", "items", "text/html", "Features (HTML)", collection_id=cid, f="html"),
             # GDAL's OAPIF driver types its columns from this one (3.6 matches the rel exactly as spelled here)
             link("ogc.geojson_schema", "describedBy", SCHEMA_JSON, "Schema of a GeoJSON feature (JSON Schema)",
