@@ -93,7 +93,7 @@ class System:
         if self.key == "wgs84":
             return (minx, miny, maxx, maxy)
         if minx > maxx or miny > maxy:
-            raise CrsError(f"the bbox minimum is greater than its maximum in {self.title} "
+            raise CrsError(f"bbox 最小值大于最大值 · the bbox minimum is greater than its maximum in {self.title} "
                            f"(order: {'north, east' if self.north_first else 'east, north'})")
         if self.key in coords.SYSTEMS:
             steps = np.linspace(0.0, 1.0, 21)
@@ -106,7 +106,7 @@ class System:
         else:
             box = _transformer(self.key, "OGC:CRS84").transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
         if not all(math.isfinite(v) for v in box):
-            raise CrsError(f"the bbox lies outside where {self.title} is defined")
+            raise CrsError(f"bbox 超出该坐标系的范围 · the bbox lies outside where {self.title} is defined")
         return tuple(float(v) for v in box)
 
 

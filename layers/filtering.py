@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import re
 import threading
@@ -50,6 +51,8 @@ GEOMETRY = "geometry"
 ID = "id"
 #: Designation years are China's administrative calendar years (UTC+08:00, no daylight saving time).
 CHINA = timezone(timedelta(hours=8))
+
+log = logging.getLogger(__name__)
 
 
 class FilterError(ValueError):
@@ -240,8 +243,10 @@ def _parse_json(text: str):
     except FilterError:
         raise
     except Exception as exc:  # noqa: BLE001 - the walker's KeyError, TypeError... on a document it does not expect
-        raise _error("无法解析过滤条件（CQL2 JSON）", f"the filter is not CQL2 JSON this server understands "
-                     f"({type(exc).__name__}: {str(exc)[:120]})") from None
+        log.debug("cql2-json not read: %r", exc)  # the walker's own words name Python internals: not for people
+        raise _error("无法解析过滤条件（CQL2 JSON），请检查每个运算的参数个数",
+                     'the filter is not CQL2 JSON this server understands: check that each operation has its '
+                     'arguments, e.g. {"op": "=", "args": [{"property": "district"}, "市南区"]}') from None
 
 
 def _cql2_json_1_0(node):

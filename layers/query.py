@@ -61,21 +61,21 @@ def filter_fields(kind: LayerKind) -> list:
 def parse_bbox(text: str) -> tuple[float, ...]:
     parts = text.split(",")
     if len(parts) not in (4, 6):
-        raise QueryError("bbox", f"bbox needs 4 numbers (minLon,minLat,maxLon,maxLat) or 6 (with heights), "
+        raise QueryError("bbox", f"bbox 应为 4 个数字（或含高度的 6 个） · bbox needs 4 numbers (minLon,minLat,maxLon,maxLat) or 6 (with heights), "
                                  f"not {len(parts)}")
     try:
         values = tuple(float(p) for p in parts)
     except ValueError:
-        raise QueryError("bbox", f"bbox must be numbers separated by commas, not {text[:80]!r}") from None
+        raise QueryError("bbox", f"bbox 应为逗号分隔的数字 · bbox must be numbers separated by commas, not {text[:80]!r}") from None
     if not all(math.isfinite(v) for v in values):
-        raise QueryError("bbox", "bbox numbers must be finite (no NaN or Infinity)")
+        raise QueryError("bbox", "bbox 数字须为有限值 · bbox numbers must be finite (no NaN or Infinity)")
     dims = len(values) // 2
     lo, hi = values[:dims], values[dims:]
     minx, miny, maxx, maxy = lo[0], lo[1], hi[0], hi[1]
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise QueryError("bbox", "bbox is out of range: longitudes -180..180, latitudes -90..90 (WGS-84, lon/lat order)")
+        raise QueryError("bbox", "bbox 超出范围：经度 -180..180，纬度 -90..90 · bbox is out of range: longitudes -180..180, latitudes -90..90 (WGS-84, lon/lat order)")
     if miny > maxy:
-        raise QueryError("bbox", "bbox minimum latitude is greater than its maximum (order: minLon,minLat,maxLon,maxLat)")
+        raise QueryError("bbox", "bbox 最小纬度大于最大纬度 · bbox minimum latitude is greater than its maximum (order: minLon,minLat,maxLon,maxLat)")
     # minLon > maxLon is a box that crosses the antimeridian (OGC API - Features, 7.15.3): it is answered
     return (minx, miny, maxx, maxy)
 
@@ -84,9 +84,9 @@ def _integer(name: str, text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise QueryError(name, f"{name} must be a whole number, not {text[:40]!r}") from None
+        raise QueryError(name, f"{name} 应为整数 · {name} must be a whole number, not {text[:40]!r}") from None
     if value < minimum:
-        raise QueryError(name, f"{name} must be at least {minimum}")
+        raise QueryError(name, f"{name} 至少为 {minimum} · {name} must be at least {minimum}")
     return value
 
 
@@ -143,9 +143,9 @@ def parse(kind: LayerKind, params: dict[str, list[str]], *, paging: bool = True,
              | ({"limit", "offset", "sortby", "properties"} if paging else set()))
     for name, values in params.items():
         if name not in known:
-            raise QueryError(name, f"unknown parameter {name!r}; this collection accepts: {', '.join(sorted(known))}")
+            raise QueryError(name, f"不认识的参数「{name[:60]}」 · unknown parameter {name!r}; this collection accepts: {', '.join(sorted(known))}")
         if len(values) != 1:
-            raise QueryError(name, f"parameter {name!r} is given {len(values)} times; give it once")
+            raise QueryError(name, f"参数「{name[:60]}」重复 · parameter {name!r} is given {len(values)} times; give it once")
     one = {name: values[0] for name, values in params.items()}
     limit = _integer("limit", one["limit"], 1) if "limit" in one else DEFAULT_LIMIT
     filters = {name: _filter_value(fields[name], one[name]) for name in fields if name in one}

@@ -771,3 +771,14 @@ def test_the_readme_names_every_path_and_crs_of_the_api(client):
     for uri in client.get("/ogc/collections/hq_clusters").get_json()["crs"]:
         assert uri.replace("http://localhost", "http://<host>") in readme, uri
     assert "ogr2ogr -f GPKG out.gpkg OAPIF:" in readme and "Add WFS / OGC API" in readme
+
+
+@pytest.mark.parametrize("params", [{"bbox": "1,2,3"}, {"limit": "0"}, {"limit": "abc"}, {"offset": "-1"},
+                                    {"crs": "EPSG:9999"}, {"foo": "1"}, {"bbox": "x"},
+                                    {"filter": '{"op": "=", "args": [{"property": "capacity"}]}',
+                                     "filter-lang": "cql2-json"}])
+def test_refusals_are_chinese_first_and_name_no_python_internals(client, params):
+    body = client.get("/ogc/collections/outdoor_dining_pilots/items", query_string=params).get_json()
+    head, _, english = body["description"].partition(" · ")
+    assert english and any("\u4e00" <= c <= "\u9fff" for c in head), body["description"]
+    assert "Error" not in body["description"] and "__init__" not in body["description"]

@@ -155,7 +155,8 @@ def requested_crs(name: str = "crs") -> systems.System:
         return systems.SYSTEMS["wgs84"]
     offered = offered_crs()
     if uri not in offered:
-        abort(400, f"{name}={uri[:200]!r} is not offered; use one of: {', '.join(offered)}")
+        abort(400, f"不提供坐标系 {name}={uri[:200]!r} · {name}={uri[:200]!r} is not offered; use one of: "
+                   f"{', '.join(offered)}")
     return offered[uri]
 
 
