@@ -782,3 +782,10 @@ def test_refusals_are_chinese_first_and_name_no_python_internals(client, params)
     head, _, english = body["description"].partition(" · ")
     assert english and any("\u4e00" <= c <= "\u9fff" for c in head), body["description"]
     assert "Error" not in body["description"] and "__init__" not in body["description"]
+
+
+def test_the_schema_pages_show_ranges_only_where_there_are_some(client):
+    html = client.get("/ogc/collections/outdoor_dining_pilots/queryables?f=html").get_data(as_text=True)
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"<tr><td><code>(\w+)</code>.*?</tr>", html, re.S)}
+    assert "≥" not in rows["name"] and "≥ 0" in rows["area_m2"]
+    assert "市南区 / 市南区" not in html and "市南区" in rows["district"]
