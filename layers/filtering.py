@@ -396,7 +396,7 @@ class _Checker:
         if not ok:
             words = {"string": ("文字", "text"), "integer": ("整数", "an integer"), "number": ("数字", "a number"),
                      "boolean": ("布尔值（TRUE/FALSE）", "a boolean (TRUE or FALSE)")}[kind]
-            raise _error(f"{label}是{words[0]}，不能与 {_shown(value)} 比较",
+            raise _error(f"{label}是{words[0]}，不能与{_shown_zh(value)}比较",
                          f"{name} is {words[1]}; it cannot be compared with {_shown(value)}")
         if exact and name != ID and fieldtypes.choices(self.fields[name]):
             reason = fieldtypes.check_value(self.fields[name], value)
@@ -499,7 +499,7 @@ class _Checker:
         literal = (str, bool, int, float)
         if isinstance(lhs, literal) and isinstance(rhs, literal):  # 1 = 1
             if type(lhs) is not type(rhs) and not (_number(lhs) and _number(rhs)):
-                raise _error(f"不能比较 {_shown(lhs)} 与 {_shown(rhs)}", f"cannot compare {_shown(lhs)} with "
+                raise _error(f"不能比较{_shown_zh(lhs)}与{_shown_zh(rhs)}", f"cannot compare {_shown(lhs)} with "
                              f"{_shown(rhs)}")
             return Constant(bool(_OPS[op](lhs, rhs)))
         if not isinstance(lhs, ast.Attribute) and isinstance(rhs, ast.Attribute):
@@ -602,6 +602,19 @@ def _count_coordinates(geometry) -> int:
 
 def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _shown_zh(value) -> str:
+    """A literal as the Chinese half of a message shows it."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str):
+        return f"文字「{value[:60]}」"
+    if isinstance(value, (int, float)):
+        return f"数字 {value!r}"
+    if isinstance(value, (date, datetime)):
+        return f"日期 {value.isoformat()}"
+    return "该值"
 
 
 def _shown(value) -> str:

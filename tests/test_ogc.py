@@ -789,3 +789,10 @@ def test_the_schema_pages_show_ranges_only_where_there_are_some(client):
     rows = {m.group(1): m.group(0) for m in re.finditer(r"<tr><td><code>(\w+)</code>.*?</tr>", html, re.S)}
     assert "≥" not in rows["name"] and "≥ 0" in rows["area_m2"]
     assert "市南区 / 市南区" not in html and "市南区" in rows["district"]
+
+
+def test_a_filter_type_error_reads_as_chinese_in_its_chinese_half(client):
+    body = client.get("/ogc/collections/outdoor_dining_pilots/items",
+                      query_string={"filter": "designation_year = 'abc'"}).get_json()
+    head = body["description"].split(" · ")[0]
+    assert "不能与文字「abc」比较" in head and "the text" not in head
