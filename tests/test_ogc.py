@@ -796,3 +796,11 @@ def test_a_filter_type_error_reads_as_chinese_in_its_chinese_half(client):
                       query_string={"filter": "designation_year = 'abc'"}).get_json()
     head = body["description"].split(" · ")[0]
     assert "不能与文字「abc」比较" in head and "the text" not in head
+
+
+def test_the_geojson_schema_answers_f_as_every_resource_does(client):
+    url = "/ogc/collections/districts/geojson-schema"
+    assert client.get(url).mimetype == "application/schema+json"
+    page = client.get(url, query_string={"f": "html"})
+    assert page.status_code == 302 and page.location.endswith("/ogc/collections/districts/schema?f=html")
+    assert client.get(url, query_string={"f": "xml"}).status_code == 400

@@ -22,7 +22,7 @@ def wants_html() -> bool:
     """Like :func:`prefers_html`, refusing (400) an ``f`` that is neither json nor html."""
     f = request.args.get("f")
     if f is not None and f not in FORMATS:
-        abort(400, f"f={f!r} is not offered here; use f=json or f=html")
+        abort(400, f"不提供 f={f[:40]!r}，请用 f=json 或 f=html · f={f[:40]!r} is not offered here; use f=json or f=html")
     return prefers_html()
 
 
@@ -32,7 +32,7 @@ def style_format(formats: dict) -> str:
     f = request.args.get("f")
     if f is not None:
         if f not in formats:
-            abort(400, f"f={f!r} is not offered for styles; use one of {', '.join(formats)}")
+            abort(400, f"样式不提供 f={f[:40]!r} · f={f[:40]!r} is not offered for styles; use one of {', '.join(formats)}")
         return f
     by_type = {fmt.mimetype.split(";")[0]: name for name, fmt in formats.items()}
     return by_type.get(request.accept_mimetypes.best_match(list(by_type)), next(iter(formats)))

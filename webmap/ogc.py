@@ -416,8 +416,11 @@ def schema(collection_id: str):
 
 @bp.get("/collections/<collection_id>/geojson-schema", strict_slashes=False)
 def geojson_schema(collection_id: str):
-    """The collection's features as a JSON Schema of a GeoJSON Feature: what GDAL and QGIS type columns from."""
+    """The collection's features as a JSON Schema of a GeoJSON Feature: what GDAL and QGIS type columns from.
+    Its HTML view is the schema page (the same fields)."""
     live = _live(collection_id)
+    if wants_html():
+        return redirect(url_for("ogc.schema", collection_id=collection_id, f="html"))
     doc = openapi.geojson_feature_schema(live.kind, url_for("ogc.geojson_schema", collection_id=collection_id,
                                                             _external=True))
     return Response(json.dumps(doc, ensure_ascii=False), mimetype=SCHEMA_JSON)
