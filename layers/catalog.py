@@ -214,6 +214,11 @@ class Catalog:
         """The layers of ``directory`` (see :meth:`read_directory`), without a store."""
         return cls.from_layers(cls.read_directory(directory, kinds))
 
+    def public(self) -> Catalog:
+        """The same live layers without the staff-only ones (:attr:`LayerKind.staff_only`): what anonymous
+        users may see."""
+        return Catalog({i: live for i, live in self._layers.items() if not live.kind.staff_only})
+
     def __contains__(self, layer_id: str) -> bool:
         return layer_id in self._layers
 

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 #: Shapefile (dBase) field names are at most 10 characters; these are the project's short names.
 SHAPEFILE_NAMES = {"designation_year": "desig_year", "opening_hours": "open_hours", "is_24h_pilot": "is_24h",
-                   "weekend_block": "weekend"}
+                   "weekend_block": "weekend", "clear_walkway_m": "walkway_m"}
 
 #: The column LIBKML writes as each Placemark's ``id`` attribute (GDAL's LIBKML_ID_FIELD; by default "id",
 #: which LIBKML then leaves out of the placemark's data). The feature id is written both ways: as the Placemark
@@ -251,11 +251,24 @@ def attachment(format_name: str, basename: str, count: int = 1) -> tuple[str, st
     return f"{basename}{'' if fmt.driver == 'ESRI Shapefile' else '-' + format_name}.zip", "application/zip"
 
 
+def refusal(kind, format_name: str) -> str | None:
+    """Why ``format_name`` cannot hold the layer kind ``kind``, or None: a Shapefile holds one geometry type,
+    so a kind of unrelated types (points and polygons, e.g. sensitive_sites) is not offered as one."""
+    if FORMATS[format_name].driver == "ESRI Shapefile" and kind.geometry_type == "GeometryCollection":
+        return (f"图层 {kind.id} 含点和面等多种几何类型，Shapefile 只能保存一种：请下载 GeoPackage 或 GeoJSON · "
+                f"layer {kind.id} mixes geometry types ({', '.join(kind.geometry_types)}) and a Shapefile holds one: "
+                "download GeoPackage or GeoJSON instead")
+    return None
+
+
 def write(selections: list[tuple], format_name: str, basename: str, directory: Path) -> tuple[Path, str, str]:
     """Write ``selections`` — (kind, layer, positions) — as ``format_name`` into the empty ``directory``;
     return (the file, its download name, its mimetype). A Shapefile is always a zip (.shp .shx .dbf .prj .cpg).
     """
     fmt = FORMATS[format_name]
+    refused = [r for r in (refusal(kind, format_name) for kind, _, _ in selections) if r]
+    if refused:
+        raise ValueError(refused[0])
     filename, mimetype = attachment(format_name, basename, len(selections))
     parts = Path(directory) / "parts"
     parts.mkdir()

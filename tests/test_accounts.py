@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from layers.registry import KINDS
 from layers.store import Store
 
 from .conftest import password_hash
@@ -29,7 +30,7 @@ def test_the_accounts_list_shows_status_and_layers_are_checkboxes(app):
     store_of(app).update_account("ed2", actor="test", active=False)
     html = admin.get("/staff/users").get_data(as_text=True)
     assert "已停用 deactivated" in html and "北京时间" in html and 'href="/staff/users/ed"' in html
-    assert html.count('type="checkbox" name="layers"') == 6
+    assert html.count('type="checkbox" name="layers"') == len(KINDS)  # every kind, staff-only ones too
     page = admin.get("/staff/users/ed").get_data(as_text=True)
     assert 'name="layers" value="outdoor_dining_pilots" checked' in page and 'value="hq_clusters">' in page
 

@@ -59,9 +59,9 @@ def test_the_page_is_chinese_first_and_carries_every_layer(client):
     assert '<html lang="zh-CN">' in html
     assert "青岛消费场景地图" in html and "Qingdao Consumption-Scene Map" in html
     config = json.loads(re.search(r'id="scenemap-config">(.*?)</script>', html, re.S).group(1))
-    assert [layer["id"] for layer in config["layers"]] == [
+    assert [layer["id"] for layer in config["layers"]] == [  # every public layer; complaints are staff only
         "districts", "commercial_districts", "night_economy_zones", "pedestrian_streets",
-        "outdoor_dining_pilots", "hq_clusters"]
+        "outdoor_dining_pilots", "hq_clusters", "sensitive_sites"]
     for layer in config["layers"]:
         assert layer["group"] in html
     assert "L.control.locate" in html and "L.control.fullscreen" in html and "L.Control.Search" in html
@@ -174,12 +174,18 @@ def test_the_typed_accessors_reach_the_app_s_objects(app):
 
     with app.app_context():
         assert isinstance(db.get_store(), Store) and db.get_store() is app.extensions["store"]
-        assert isinstance(db.get_catalog(), Catalog) and db.get_catalog() is app.extensions["catalog"]
+        assert isinstance(db.get_staff_catalog(), Catalog) and db.get_staff_catalog() is app.extensions["catalog"]
+        # the public catalog: the same live layers, the staff-only ones left out
+        assert isinstance(db.get_catalog(), Catalog) and "complaints" in db.get_staff_catalog()
+        assert [live.kind.id for live in db.get_catalog()] == \
+            [live.kind.id for live in db.get_staff_catalog() if live.kind.id != "complaints"]
+        assert db.get_catalog().get("districts") is db.get_staff_catalog().get("districts")
         assert isinstance(db.get_exports(), ExportCache) and db.get_exports() is app.extensions["exports"]
         assert set(db.get_basemaps()) >= {"none", "osm"} and db.get_map_shells() == {}
         importer = db.get_importer()
         assert isinstance(importer, Importer) and importer.store is db.get_store()
         assert importer.live("districts") is db.get_catalog().get("districts").layer and importer.live("nope") is None
+        assert importer.live("complaints") is db.get_staff_catalog().get("complaints").layer  # staff import it
         assert db.get_live("hq_clusters").kind.id == "hq_clusters" and db.get_kind("hq_clusters").id == "hq_clusters"
 
 
@@ -192,7 +198,9 @@ def test_an_unknown_layer_is_the_same_bilingual_404_everywhere(app):
     staff = login(app.test_client(), "admin")
     public = app.test_client()
     expected = ("没有此图层 'casinos' · There is no layer 'casinos'; 图层 layers: districts, commercial_districts, "
-                "night_economy_zones, pedestrian_streets, outdoor_dining_pilots, hq_clusters")
+                "night_economy_zones, pedestrian_streets, outdoor_dining_pilots, hq_clusters, sensitive_sites")
+    # the staff pages list every kind, the staff-only complaints too; the public paths only the public ones
+    staff_expected = expected + ", complaints"
     answers = {
         "/api/layers/casinos": lambda r: r.get_json()["detail"],
         "/api/layers/casinos/download?format=csv": lambda r: r.get_json()["detail"],
@@ -208,6 +216,6 @@ def test_an_unknown_layer_is_the_same_bilingual_404_everywhere(app):
                  "/staff/layers/casinos/versions/1", "/staff/layers/casinos/versions/1/changes.csv",
                  "/staff/layers/casinos/rollback/1", "/staff/layers/casinos/quarantine/1.geojson"):
         response = staff.get(path)
-        assert response.status_code == 404 and expected.replace("'", "&#39;") in response.get_data(as_text=True), path
+        assert response.status_code == 404 and staff_expected.replace("'", "&#39;") in response.get_data(as_text=True), path
     long = public.get("/api/layers/" + "x" * 500).get_json()["detail"]
     assert "x" * 80 + "'" in long and "x" * 81 not in long

@@ -55,8 +55,10 @@ def visit(browser, serve, app):
 def test_the_map_works_offline_with_every_layer(visit):
     v = visit()
     labels = v.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
-    for name in ("行政区划", "商圈", "夜间经济集聚区", "步行街", "外摆试点", "总部经济集聚区"):
+    for name in ("行政区划", "商圈", "夜间经济集聚区", "步行街", "外摆试点", "总部经济集聚区", "敏感点"):
         assert any(name in label for label in labels), labels
+    assert not any("投诉" in label or "Complaints" in label for label in labels), labels  # staff only
+    assert v.page.evaluate("() => Object.keys(window.SceneMap.overlays).includes('complaints')") is False
     assert v.paths("night_economy_zones").count() == 6
     assert v.paths("districts").count() == 10
     assert v.page.locator(".scene-legend li").count() >= 8

@@ -17,8 +17,9 @@ import shapely
 from layers.load import as_declared_type
 from webmap import create_app
 
+#: The public collections (complaints are staff only: never in /ogc for anonymous clients).
 LAYERS = ["districts", "commercial_districts", "night_economy_zones", "pedestrian_streets",
-          "outdoor_dining_pilots", "hq_clusters"]
+          "outdoor_dining_pilots", "hq_clusters", "sensitive_sites"]
 
 
 @pytest.fixture(scope="module")

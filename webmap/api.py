@@ -108,6 +108,7 @@ def download(layer_id: str):
         abort(404, f"no layer {layer_id!r}")
     live = _catalog().get(layer_id)
     fmt = _format()
+    _can_hold(live.kind, fmt)
     q = query.parse(live.kind, request.args.to_dict(flat=False), paging=False, other=("format",))
     selection = live.index.select(**q.selection_args())
     if selection.is_all:
@@ -115,6 +116,13 @@ def download(layer_id: str):
     _within_budget(selection.count)
     return _attachment(*export.export([(live.kind, live.layer, selection.positions)], fmt, f"qingdao-{layer_id}"),
                        fmt)
+
+
+def _can_hold(kind, fmt: str) -> None:
+    """400 when the format cannot hold the layer (a Shapefile of mixed geometry types: export.refusal)."""
+    refused = export.refusal(kind, fmt)
+    if refused:
+        abort(400, refused)
 
 
 def _within_budget(count: int) -> None:
@@ -138,6 +146,8 @@ def download_view():
     ids = [i for i in request.args.get("layers", "").split(",") if i]
     if not ids or any(i not in _catalog() for i in ids):
         abort(400, f"layers must list layer ids separated by commas, from: {', '.join(l.kind.id for l in _catalog())}")
+    for layer_id in ids:
+        _can_hold(_catalog().get(layer_id).kind, fmt)
     bbox = query.parse_bbox(request.args["bbox"]) if "bbox" in request.args else None
     selections = []
     for layer_id in dict.fromkeys(ids):

@@ -20,7 +20,7 @@ from layers.imports import ImportFile, OptionError, Options, parse_numbers, swap
 from layers.registry import REGISTRY, get
 from layers.store import Conflict
 
-from .db import get_catalog, get_importer, get_store
+from .db import get_importer, get_staff_catalog, get_store
 
 layers_cli = AppGroup("layers", help="Inspect, check, import, version and export the map's layers.")
 users_cli = AppGroup("users", help="Staff accounts.")
@@ -93,7 +93,7 @@ def _echo_checked(checked) -> None:
 @layers_cli.command("list")
 def list_layers():
     """List the live layers with their versions and feature counts."""
-    for live in get_catalog():
+    for live in get_staff_catalog():
         click.echo(f"{live.kind.id:24} v{live.version:<4} {live.count:8d}  {live.kind.zh} {live.kind.en}")
 
 

@@ -4,6 +4,11 @@ and the typed accessors every view reaches the app's shared objects through (as 
 :func:`get_map_shells`, :func:`get_importer`, and :func:`get_live` / :func:`get_kind`, the one rule for a layer
 id in a URL (an unknown one is a 404 that lists the layers, :func:`webmap.errors.unknown_layer`).
 
+Staff-only layers (``LayerKind.staff_only``, e.g. complaints) are left out here, in one place: the public
+accessors :func:`get_catalog` and :func:`get_live` (which every public view, /api and /ogc go through) give
+only public layers, and a staff-only id answers exactly like an unknown one (so its existence is not revealed).
+The staff pages reach every layer through :func:`get_kind`, :func:`get_staff_catalog` and the store.
+
 The objects stay in ``app.extensions`` under the keys below (tests and scripts read them there too); views
 use the accessors, never the strings."""
 
@@ -45,7 +50,13 @@ def get_store() -> Store:
 
 
 def get_catalog() -> Catalog:
-    """The live layers of this process (refreshed before each request: :func:`refresh_catalog`)."""
+    """The public live layers of this process (refreshed before each request: :func:`refresh_catalog`):
+    staff-only layers left out. Public views use this; staff views use :func:`get_staff_catalog`."""
+    return current_app.extensions[CATALOG].public()
+
+
+def get_staff_catalog() -> Catalog:
+    """Every live layer of this process, staff-only ones included: for the staff pages and the CLI only."""
     return current_app.extensions[CATALOG]
 
 
@@ -65,13 +76,15 @@ def get_map_shells() -> dict[str, MapShell]:
 
 
 def get_importer() -> Importer:
-    """The import service (layers.imports) on the app's store, with this process's live layers."""
-    catalog = get_catalog()
+    """The import service (layers.imports) on the app's store, with this process's live layers (staff-only
+    ones included: only staff import)."""
+    catalog = get_staff_catalog()
     return Importer(get_store(), lambda layer_id: catalog.get(layer_id).layer if layer_id in catalog else None)
 
 
 def get_live(layer_id: str) -> LiveLayer:
-    """The live layer ``layer_id`` names in a URL; 404 listing the live layers when there is none."""
+    """The public live layer ``layer_id`` names in a URL; 404 listing the public live layers when there is
+    none, or when it is staff only (answered exactly like an unknown id)."""
     catalog = get_catalog()
     if layer_id not in catalog:
         errors.unknown_layer(layer_id, [live.kind.id for live in catalog])

@@ -14,7 +14,7 @@ from folium.plugins import Draw, Fullscreen, LocateControl, MarkerCluster, Searc
 from folium.template import Template
 
 from layers import area, export
-from layers.registry import KINDS
+from layers.registry import PUBLIC_KINDS
 
 from . import assets
 from .basemaps import Basemap
@@ -88,7 +88,7 @@ def build(basemap: Basemap) -> MapShell:
                       min_lon=area.BOUNDS[0] - 1, max_lon=area.BOUNDS[2] + 1)
     _add_tiles(fmap, basemap)
     groups = {}
-    for kind in KINDS:
+    for kind in PUBLIC_KINDS:  # the public map: never a staff-only layer
         if kind.is_point_layer:
             group = MarkerCluster(name=label(kind), show=kind.shown,
                                   options={"showCoverageOnHover": False, "maxClusterRadius": 40})
@@ -110,7 +110,7 @@ def build(basemap: Basemap) -> MapShell:
                      "formats": [[name, fmt.title] for name, fmt in export.FORMATS.items()]},
         "layers": [dict(kind.to_public(), group=groups[kind.id].get_name(),
                         url=url_for("api.layer", layer_id=kind.id, crs=None if basemap.crs == "wgs84" else basemap.crs))
-                   for kind in KINDS],
+                   for kind in PUBLIC_KINDS],
     }
     return _render(fmap, config)
 

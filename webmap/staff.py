@@ -39,7 +39,7 @@ from layers.registry import KINDS
 from layers.store import Conflict, Unconfirmed
 
 from . import errors, mapshell, records
-from .db import catalog_changed, get_basemaps, get_catalog, get_importer, get_kind, get_store
+from .db import catalog_changed, get_basemaps, get_importer, get_kind, get_staff_catalog, get_store
 from .uploads import TOKEN, uploads
 from .uploads import QuotaExceeded as UploadQuotaExceeded
 
@@ -231,7 +231,7 @@ def publish(layer_id: str):
 
 def _live(layer_id: str):
     """The live layer ``layer_id`` (a layers.load.Layer), or None."""
-    catalog = get_catalog()
+    catalog = get_staff_catalog()
     return catalog.get(layer_id).layer if layer_id in catalog else None
 
 
@@ -286,10 +286,26 @@ def edit(layer_id: str):
     if basemap.crs != "wgs84":  # edits are made in WGS-84; shifted tiles would misplace them
         basemap = offered["none"]
     shell = mapshell.editor(kind, basemap)
-    config = dict(shell.config, data=url_for("api.layer", layer_id=layer_id), save=url_for("staff.save", layer_id=layer_id),
+    config = dict(shell.config, data=url_for("staff.data", layer_id=layer_id), save=url_for("staff.save", layer_id=layer_id),
                   context=url_for("api.layer", layer_id="districts"),
                   version=get_store().live_versions().get(layer_id, 0))
     return render_template("staff/edit.html", kind=kind, shell=shell, config=config)
+
+
+@bp.get("/layers/<layer_id>/data")
+@login_required
+def data(layer_id: str):
+    """The live layer as the editor loads it: what /api/layers/<id> serves (WGS-84), for staff-only layers too
+    (which the public /api does not serve)."""
+    kind = get_kind(layer_id)
+    catalog = get_staff_catalog()
+    if kind.id not in catalog:
+        errors.unknown_layer(layer_id, [k.id for k in KINDS])
+    encoded = catalog.get(kind.id).encoding("wgs84")
+    response = current_app.response_class(encoded.body, mimetype="application/geo+json")
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.set_etag(f"{encoded.etag}-id")
+    return response.make_conditional(request)
 
 
 @bp.post("/layers/<layer_id>/edits")

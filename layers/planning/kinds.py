@@ -1,14 +1,16 @@
 """The planning desk's context layers and the outdoor-dining permit fields, declared as data.
 
-Declared here, not yet in :data:`layers.registry.KINDS`: registering them (with complaints visible to staff
-only) comes with the planning pages, so the public map and the OGC API do not change before then.
+Registered in :data:`layers.registry.KINDS` (which imports this module, so this one builds on
+:mod:`layers.commonfields`, not on the registry): ``sensitive_sites`` is a public context layer, ``complaints``
+is staff only (``staff_only``: never in the public map, /api or /ogc), and the ``outdoor_dining_pilots`` entry
+carries :data:`OUTDOOR_DINING_FIELDS`.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from .. import registry
+from .. import commonfields
 from ..schema import Field, LayerKind, StyleRule
 
 #: Kinds of protected (noise-sensitive) place, with zh/en labels; rules name these.
@@ -32,9 +34,9 @@ COMPLAINT_CATEGORIES: dict[str, tuple[str, str]] = {
 }
 
 # the registry's own fields, so names, districts and sources read and check alike in every layer
-_SOURCE = registry.get("districts").field_map["source"]
-_NAME = registry.get("districts").field_map["name"]
-_DISTRICT = replace(registry.get("commercial_districts").field_map["district"], required=False)
+_SOURCE = commonfields._SOURCE
+_NAME = commonfields._NAME
+_DISTRICT = replace(commonfields._DISTRICT, required=False)
 
 CATEGORY = Field("category", "enum", "类别", "Category", required=True, choices=tuple(CATEGORIES),
                  choice_labels=CATEGORIES, aliases=("敏感点类别", "类型"),
@@ -60,7 +62,7 @@ SENSITIVE_SITES = LayerKind(
 )
 
 COMPLAINTS = LayerKind(
-    id="complaints", z_order=6, zh="投诉", en="Complaints", context=True, shown=False,
+    id="complaints", z_order=6, zh="投诉", en="Complaints", context=True, shown=False, staff_only=True,
     description_zh="12345 热线投诉记录（仅工作人员可见）", description_en="12345 hotline complaints (staff only)",
     geometry_types=("Point",),
     fields=(Field("received", "date", "受理日期", "Received", required=True,
@@ -89,10 +91,10 @@ OUTDOOR_DINING_FIELDS: tuple[Field, ...] = (
 
 
 def outdoor_dining_kind() -> LayerKind:
-    """The outdoor-dining pilot kind with the permit fields added (what the registry entry becomes)."""
-    kind = registry.get("outdoor_dining_pilots")
-    have = {f.name for f in kind.fields}
-    return replace(kind, fields=kind.fields + tuple(f for f in OUTDOOR_DINING_FIELDS if f.name not in have))
+    """The outdoor-dining pilot kind with the permit fields (the registry entry, which declares them)."""
+    from .. import registry  # the registry imports this module
+
+    return registry.get("outdoor_dining_pilots")
 
 
 PLANNING_KINDS: tuple[LayerKind, ...] = (SENSITIVE_SITES, COMPLAINTS)

@@ -1,5 +1,6 @@
 """Sample planning data: protected places around every outdoor-dining pilot and the 24-hour pilot zone,
-and 12345-style complaints, written to ``data/planning/`` (not loaded by the app yet).
+and 12345-style complaints, written to ``data/planning/`` and copied to ``data/sensitive_sites.geojson`` and
+``data/complaints.geojson`` (the layers the app loads; complaints are staff only).
 
 Every feature is invented around the sample pilots (``"source": "sample"``): names are plausible, places
 are not real. Distances are chosen, edge to edge in EPSG:4549, so that the default rules have something to
@@ -149,13 +150,28 @@ def build() -> dict[str, dict]:
             "outdoor_dining_permits": {"note": NOTE, "by_pilot": permits}}
 
 
-def write(out: Path = OUT) -> list[Path]:
+def as_text(content: dict) -> str:
+    """A sample file's text (the one format, wherever it is written)."""
+    return json.dumps(content, ensure_ascii=False, indent=1) + "\n"
+
+
+#: The collections the app loads as layers too: copied to ``data/<kind id>.geojson``.
+LOADED = ("sensitive_sites", "complaints")
+
+
+def write(out: Path = OUT, loaded: Path | None = DATA) -> list[Path]:
+    """Write the samples to ``out``, and the layers the app loads also to ``loaded`` (``data/``). The permit
+    values are in the pilot layer already (scripts/build_sample_data.py reads :data:`PERMITS`)."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, content in build().items():
-        path = out / (f"{name}.json" if name == "outdoor_dining_permits" else f"{name}.geojson")
-        path.write_text(json.dumps(content, ensure_ascii=False, indent=1) + "\n", "utf-8")
-        written.append(path)
+        text = as_text(content)
+        paths = [out / (f"{name}.json" if name == "outdoor_dining_permits" else f"{name}.geojson")]
+        if loaded is not None and name in LOADED:
+            paths.append(loaded / f"{name}.geojson")
+        for path in paths:
+            path.write_text(text, "utf-8")
+            written.append(path)
     return written
 
 
