@@ -31,6 +31,9 @@ OUT = DATA / "planning"
 _TO_M = Transformer.from_crs("EPSG:4326", area.METRIC_CRS, always_xy=True)
 _TO_DEG = Transformer.from_crs(area.METRIC_CRS, "EPSG:4326", always_xy=True)
 NOTE = "示例数据，名称与位置为虚构，非真实敏感点 / Sample data: invented names and places, not real protected sites"
+COMPLAINTS_NOTE = ("示例数据，投诉内容与位置为虚构，非真实 12345 热线记录 / Sample data: invented complaints and places, "
+                   "not real 12345 hotline records")
+PERMITS_NOTE = ("示例数据，外摆许可信息为虚构 / Sample data: invented outdoor-dining permit details, not real permits")
 
 #: Per pilot: (name, category, gap in metres from the site to the place's edge, bearing in degrees from
 #: east, anticlockwise; shape "area" (a compound or campus) or "point").
@@ -146,8 +149,8 @@ def build() -> dict[str, dict]:
         complaints.append(_feature(f"cp-{n:03d}", at, props))
     permits = {pid: {"season": s, "clear_walkway_m": w, "operator": o} for pid, (s, w, o) in PERMITS.items()}
     return {"sensitive_sites": {"type": "FeatureCollection", "note": NOTE, "features": sites},
-            "complaints": {"type": "FeatureCollection", "note": NOTE, "features": complaints},
-            "outdoor_dining_permits": {"note": NOTE, "by_pilot": permits}}
+            "complaints": {"type": "FeatureCollection", "note": COMPLAINTS_NOTE, "features": complaints},
+            "outdoor_dining_permits": {"note": PERMITS_NOTE, "by_pilot": permits}}
 
 
 def as_text(content: dict) -> str:
