@@ -208,3 +208,11 @@ def browser():
             "--disable-sync", "--no-first-run", "--disable-quic"])
         yield instance
         instance.close()
+
+
+@pytest.fixture(scope="session")
+def server():
+    """One server process on the sample data, shared by the tests of read-only clients (GDAL, OWSLib)."""
+    live = ProcessServer()
+    yield live
+    live.stop()

@@ -23,15 +23,6 @@ LAYERS = ["districts", "commercial_districts", "night_economy_zones", "pedestria
 
 
 @pytest.fixture(scope="module")
-def server():
-    from .conftest import ProcessServer
-
-    live = ProcessServer()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
 def catalog():
     return create_app({"TESTING": True}).extensions["catalog"]
 

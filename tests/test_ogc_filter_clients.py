@@ -19,15 +19,6 @@ LAYER = "outdoor_dining_pilots"
 
 
 @pytest.fixture(scope="module")
-def server():
-    from .conftest import ProcessServer
-
-    live = ProcessServer()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
 def layer():
     return create_app({"TESTING": True}).extensions["catalog"].get(LAYER).layer
 
