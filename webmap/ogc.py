@@ -395,23 +395,22 @@ def collection(collection_id: str):
 
 @bp.get("/collections/<collection_id>/queryables", strict_slashes=False)
 def queryables(collection_id: str):
+    return _schema_page(collection_id, "ogc.queryables", openapi.queryables, ("可查询字段", "Queryables"))
+
+
+def _schema_page(collection_id: str, endpoint: str, build, what: tuple[str, str]):
+    """A JSON Schema resource of a collection (``build(kind, its own URL)``), as JSON or as the schema page."""
     live = _live(collection_id)
-    doc = openapi.queryables(live.kind, url_for("ogc.queryables", collection_id=collection_id, _external=True))
-    return _answer(doc, "ogc/schema.html", SCHEMA_JSON, live=live, what=("可查询字段", "Queryables"), labels=_labels(live),
-                   page_links=_self_links("ogc.queryables", SCHEMA_JSON, collection_id=collection_id))
-
-
-def _labels(live) -> dict:
-    return {f.name: fieldtypes.choices(f) for f in live.kind.fields}
+    doc = build(live.kind, url_for(endpoint, collection_id=collection_id, _external=True))
+    labels = {f.name: fieldtypes.choices(f) for f in live.kind.fields}
+    return _answer(doc, "ogc/schema.html", SCHEMA_JSON, live=live, what=what, labels=labels,
+                   page_links=_self_links(endpoint, SCHEMA_JSON, collection_id=collection_id))
 
 
 @bp.get("/collections/<collection_id>/schema", strict_slashes=False)
 def schema(collection_id: str):
     """The collection's schema (Part 5 "returnables"): JSON Schema 2020-12 of its features' properties."""
-    live = _live(collection_id)
-    doc = openapi.feature_schema(live.kind, url_for("ogc.schema", collection_id=collection_id, _external=True))
-    return _answer(doc, "ogc/schema.html", SCHEMA_JSON, live=live, what=("数据结构", "Schema"), labels=_labels(live),
-                   page_links=_self_links("ogc.schema", SCHEMA_JSON, collection_id=collection_id))
+    return _schema_page(collection_id, "ogc.schema", openapi.feature_schema, ("数据结构", "Schema"))
 
 
 @bp.get("/collections/<collection_id>/geojson-schema", strict_slashes=False)
