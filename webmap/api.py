@@ -14,7 +14,7 @@ from layers import export, query
 from layers.coords import SYSTEMS
 
 from .auth import limiter
-from .db import get_catalog, get_live
+from .db import get_catalog, get_exports, get_live
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -45,12 +45,11 @@ def index():
 
 @bp.get("/layers/<layer_id>")
 def layer(layer_id: str):
-    if layer_id not in _catalog():
-        abort(404, f"no layer {layer_id!r}; known layers: {', '.join(live.kind.id for live in _catalog())}")
+    live = get_live(layer_id)
     crs = request.args.get("crs", "wgs84")
     if crs not in SYSTEMS:
         abort(400, f"crs={crs!r} is not supported; use one of {', '.join(SYSTEMS)} (default wgs84)")
-    encoded = _catalog().get(layer_id).encoding(crs)
+    encoded = live.encoding(crs)
     gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
     response = Response(encoded.gzipped if gzip_ok else encoded.body, mimetype="application/geo+json")
     if gzip_ok:
@@ -88,7 +87,7 @@ def _format() -> str:
 def _send_whole(live, fmt: str) -> Response:
     """The whole live version of a layer from the export cache (built on first use), streamed from its
     file, with an ETag and Last-Modified so a client that has it gets 304."""
-    cached = current_app.extensions["exports"].open(live.kind, live.layer, live.version, live.digest, fmt,
+    cached = get_exports().open(live.kind, live.layer, live.version, live.digest, fmt,
                                                     f"qingdao-{live.kind.id}")
     response = send_file(cached.file, mimetype=cached.mimetype, as_attachment=True, download_name=cached.filename,
                          etag=f"{live.kind.id}-v{live.version}-{live.digest}-r{export.EXPORT_REVISION}-{fmt}",
@@ -104,9 +103,7 @@ def _send_whole(live, fmt: str) -> Response:
 @download_limit
 def download(layer_id: str):
     """One layer as a file: whole from the export cache, or filtered by bbox and field values, built now."""
-    if layer_id not in _catalog():
-        abort(404, f"no layer {layer_id!r}")
-    live = _catalog().get(layer_id)
+    live = get_live(layer_id)
     fmt = _format()
     _can_hold(live.kind, fmt)
     q = query.parse(live.kind, request.args.to_dict(flat=False), paging=False, other=("format",))
