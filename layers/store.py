@@ -279,6 +279,13 @@ class Store:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
 
+    @property
+    def documents(self):
+        """The store's versioned documents (:class:`layers.documents.Documents`): settings kept as data."""
+        from .documents import Documents
+
+        return Documents(self)
+
     # -- reading ---------------------------------------------------------------------------------------
     def live_versions(self) -> dict[str, int]:
         with self._reading() as conn:

@@ -4,6 +4,7 @@ or on sqlalchemy.url when run from the alembic command line."""
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import layers.documents  # noqa: F401  (its table joins the metadata)
 from layers.store import metadata
 
 config = context.config

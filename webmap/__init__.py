@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import accounts, api, assets, auth, basemaps, cli, db, errors, ogc, pages, records, security, staff
+from . import accounts, api, assets, auth, basemaps, cli, db, errors, ogc, pages, planning, records, security, staff
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     db.init_basemaps(app, offered)
 
-    for module in (pages, api, ogc, assets, staff, accounts, records):
+    for module in (pages, api, ogc, assets, staff, accounts, records, planning):
         app.register_blueprint(module.bp)
     auth.init_app(app)
     security.init_app(app, offered)

@@ -24,7 +24,7 @@ from .db import get_store
 
 bp = Blueprint("accounts", __name__, url_prefix="/staff")
 #: Blueprints a user who must change their password cannot use until they have (log-out stays open).
-GUARDED = ("staff", "accounts", "records")
+GUARDED = ("staff", "accounts", "records", "planning")
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read out over the phone
 
 

@@ -337,3 +337,6 @@ def activate(name: str):
 def init_app(app):
     app.cli.add_command(layers_cli)
     app.cli.add_command(users_cli)
+    from .planning.cli import planning_cli
+
+    app.cli.add_command(planning_cli)

@@ -1,7 +1,7 @@
 """The app's store: opened and migrated at start, seeded from DATA_DIR when empty, watched for new versions;
 and the typed accessors every view reaches the app's shared objects through (as Flask's tutorial has
 ``get_db()``): :func:`get_store`, :func:`get_catalog`, :func:`get_exports`, :func:`get_basemaps`,
-:func:`get_map_shells`, :func:`get_importer`, and :func:`get_live` / :func:`get_kind`, the one rule for a layer
+:func:`get_map_shells`, :func:`get_importer`, :func:`get_desk`, and :func:`get_live` / :func:`get_kind`, the one rule for a layer
 id in a URL (an unknown one is a 404 that lists the layers, :func:`webmap.errors.unknown_layer`).
 
 Staff-only layers (``LayerKind.staff_only``, e.g. complaints) are left out here, in one place: the public
@@ -24,6 +24,7 @@ from flask import current_app
 
 from layers.catalog import Catalog, LiveLayer
 from layers.imports import Importer
+from layers.planning.desk import Desk
 from layers.problems import DataError
 from layers.registry import KINDS, REGISTRY
 from layers.schema import LayerKind
@@ -80,6 +81,13 @@ def get_importer() -> Importer:
     ones included: only staff import)."""
     catalog = get_staff_catalog()
     return Importer(get_store(), lambda layer_id: catalog.get(layer_id).layer if layer_id in catalog else None)
+
+
+def get_desk() -> Desk:
+    """The planning desk (layers.planning.desk) on the app's store and this process's live layers (staff-only
+    ones included: the desk is staff only), with the live ruleset."""
+    catalog = get_staff_catalog()
+    return Desk(get_store(), lambda layer_id: catalog.get(layer_id) if layer_id in catalog else None)
 
 
 def get_live(layer_id: str) -> LiveLayer:
