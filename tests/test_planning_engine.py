@@ -220,3 +220,11 @@ def test_bad_site_geometry_is_refused_with_the_reason(geojson, words):
 
 def test_a_good_site_geometry_is_accepted():
     assert engine.site_geometry({"type": "Point", "coordinates": [120.38, 36.07]}).x == 120.38
+
+
+def test_a_week_the_holiday_calendar_lacks_still_checks_hours_that_do_not_depend_on_it():
+    # chinesecalendar covers only the years whose arrangement is published: in 2040, R1's quiet hours and
+    # these seating hours are the same on every kind of day, so R1 is assessed; R2's school days are not
+    result = check([site()], week=dt.date(2040, 6, 6)).results[0]
+    assert result.verdict("R1").status == "fail" and result.verdict("R1").measured["minutes_in_window"] == 7 * 90
+    assert result.verdict("R2").status == "cannot_assess" and "2040" in result.verdict("R2").reason

@@ -69,9 +69,19 @@ def test_unparsable_hours_raise_a_bilingual_error():
     assert hours.check("每天晚上") and hours.check("Mo-Su 10:00-22:00") is None
 
 
-def test_a_year_the_calendar_does_not_cover_is_said_so():
+def test_a_year_the_calendar_does_not_cover_is_said_so_where_holidays_matter():
+    later = hours.week_of(dt.date(2040, 6, 6))
     with pytest.raises(hours.CalendarError, match="2040"):
-        hours.schedule("Mo-Su 10:00-22:00", hours.week_of(dt.date(2040, 6, 6)))
+        hours.schedule("Mo-Fr 07:30-17:30; PH off", later)
+    with pytest.raises(hours.CalendarError, match="2040"):
+        hours.schedule("Mo-Fr 09:00-17:00", later)  # a 调休 Saturday could be a working day
+    assert [d["kind"] for d in hours.describe_week(later)] == ["unknown"] * 7
+
+
+def test_hours_the_same_on_every_kind_of_day_need_no_calendar():
+    later = hours.week_of(dt.date(2040, 6, 6))
+    for expression, per_day in (("22:00-06:00", 8 * 60), ("24/7", 1440), ("Mo-Su 10:00-23:30", 13 * 60 + 30)):
+        assert hours.schedule(expression, later).reshape(7, hours.DAY).sum(axis=1).tolist()[1:] == [per_day] * 6
 
 
 def test_schedules_are_cached_and_read_only():

@@ -37,7 +37,8 @@ WEEKDAYS = (("周一", "Mo"), ("周二", "Tu"), ("周三", "We"), ("周四", "Th
             ("周日", "Su"))
 #: The kinds of day, with zh/en labels.
 DAY_KINDS = {"workday": ("工作日", "working day"), "weekend": ("休息日", "weekend"),
-             "holiday": ("法定节假日", "public holiday"), "adjusted_workday": ("调休上班日", "adjusted working day")}
+             "holiday": ("法定节假日", "public holiday"), "adjusted_workday": ("调休上班日", "adjusted working day"),
+             "unknown": ("节假日历未覆盖", "not in the holiday calendar")}
 
 
 class HoursError(ValueError):
@@ -162,13 +163,31 @@ def _minutes(oh: OpeningHours, start: dt.datetime, days: int) -> np.ndarray:
     return out
 
 
+def _same_every_kind(oh: OpeningHours, day: dt.date, own: np.ndarray) -> None:
+    """For a day the calendar does not cover: nothing to decide when the expression is open the same minutes
+    whatever kind of day it turns out to be (``22:00-06:00``, ``24/7``, ``Mo-Su 10:00-23:30``); otherwise (it
+    names ``PH``, or working days that a 调休 could move) CalendarError, so the rule says "cannot assess"."""
+    kinds = ["holiday", "weekend" if day.weekday() >= 5 else "workday"]
+    if day.weekday() >= 5:
+        kinds.append("adjusted_workday")
+    for kind in kinds:
+        proxy = _proxy(day, kind)
+        if proxy is not None and not np.array_equal(_minutes(oh, dt.datetime.combine(proxy, dt.time(), TZ), 1), own):
+            day_kind(day)  # raises the CalendarError that says which year is missing
+
+
 @functools.lru_cache(maxsize=1024)  # 10 KB each: distinct expressions × weeks asked about
 def _schedule(expression: str, monday: dt.date) -> np.ndarray:
     oh = _parse(expression)
     week = Week(monday)
     minutes = _minutes(oh, week.start, 7)
     for i, day in enumerate(week.days):
-        proxy = _proxy(day, day_kind(day)[0])
+        try:
+            kind = day_kind(day)[0]
+        except CalendarError:
+            _same_every_kind(oh, day, minutes[i * DAY:(i + 1) * DAY])
+            continue
+        proxy = _proxy(day, kind)
         if proxy is not None:
             minutes[i * DAY:(i + 1) * DAY] = _minutes(oh, dt.datetime.combine(proxy, dt.time(), TZ), 1)
     minutes.flags.writeable = False
@@ -177,7 +196,8 @@ def _schedule(expression: str, monday: dt.date) -> np.ndarray:
 
 def schedule(expression: str, week: Week) -> np.ndarray:
     """The minutes of ``week`` (7 × 1440 booleans) when ``expression`` is open (or unknown).
-    Raises HoursError for an expression that does not parse, CalendarError for a week the calendar lacks."""
+    Raises HoursError for an expression that does not parse, CalendarError for a week the calendar lacks
+    when the expression depends on the kind of day (public holidays, 调休)."""
     return _schedule(expression, week.monday)
 
 
@@ -275,6 +295,9 @@ def describe_week(week: Week) -> list[dict]:
     """The kind of each day of ``week`` (for reports): date, weekday, kind, holiday name."""
     out = []
     for day in week.days:
-        kind, name = day_kind(day)
+        try:
+            kind, name = day_kind(day)
+        except CalendarError:
+            kind, name = "unknown", None
         out.append({"date": day.isoformat(), "weekday": WEEKDAYS[day.weekday()][1], "kind": kind, "holiday": name})
     return out
