@@ -80,7 +80,7 @@ def describe(rule) -> str:
         zh_cats, en_cats = _categories(rule.kind, p.get("categories"))
         window = p.get("window")
         zh_when = p.get("window_zh") or (f"时段 {window}" if window else "任何时段")
-        en_when = p.get("window_en") or (f"during {window}" if window else "at any time")
+        en_when = (f"in {p['window_en']}" if p.get("window_en") else f"during {window}" if window else "at any time")
         return (f"{zh_cats} {number(p.get('distance_m'))} 米内，{zh_when}外摆营业 · outdoor seating open "
                 f"{en_when} within {number(p.get('distance_m'))} m of {en_cats}")
     if rule.kind == "min_value":
