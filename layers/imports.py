@@ -51,10 +51,10 @@ CRS_CHOICES = coords.SYSTEMS
 #: GB18030, which contains both. Others (latin-1, cp1252…) would read Chinese text wrongly without a word.
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8", "gb18030": "gb18030", "gbk": "gb18030",
              "gb2312": "gb18030", "cp936": "gb18030", "936": "gb18030"}
-#: Formats whose text is UTF-8 by definition (GeoPackage) or by the XML declaration (KML).
-_OWN_ENCODING = {".gpkg": "GeoPackage", ".kml": "KML"}
+#: Formats whose text is UTF-8 by definition (GeoPackage), by the XML declaration (KML) or Unicode (Excel).
+_OWN_ENCODING = {".gpkg": "GeoPackage", ".kml": "KML", ".xlsx": "Excel (.xlsx)"}
 #: Formats whose coordinates are plain lon/lat numbers, for which the CRS choice is offered as a fix.
-_PLAIN_LONLAT = (".csv", ".geojson", ".json", ".kml")
+_PLAIN_LONLAT = (".csv", ".geojson", ".json", ".kml", ".xlsx")
 #: Most rows one import may ask to swap (the web form's field allows as many).
 MAX_SWAP = 10_000
 
@@ -171,7 +171,7 @@ class ImportFile:
     def first_number(self) -> int:
         """The number the report gives the first feature: 2 for a CSV (its spreadsheet row, the header being
         row 1), else 1."""
-        return UNITS["row" if self.suffix == ".csv" else "feature"][2]
+        return UNITS["row" if self.suffix in (".csv", ".xlsx") else "feature"][2]
 
 
 def swap_indexes(numbers, file: ImportFile) -> tuple[int, ...]:

@@ -1,5 +1,6 @@
 """Reading any supported file into a checked layer: GeoJSON through the strict path of :mod:`layers.load`;
-CSV with lon/lat columns, GeoPackage, zipped Shapefile and KML through GDAL (pyogrio).
+CSV with lon/lat columns, GeoPackage, zipped Shapefile and KML through GDAL (pyogrio); an Excel workbook
+(.xlsx) with lon/lat columns as the CSV its first sheet makes (:mod:`layers.xlsx`, openpyxl only).
 
 Uploads are hostile until checked. Each format is opened only by its own GDAL driver (:data:`FORMATS`; the
 process keeps no other driver and no network or archive file systems: :mod:`layers.gdalpolicy`), after its
@@ -40,7 +41,7 @@ from .schema import LayerKind
 
 gdalpolicy.apply()
 
-SUFFIXES = (".geojson", ".json", ".csv", ".gpkg", ".zip", ".kml")
+SUFFIXES = (".geojson", ".json", ".csv", ".gpkg", ".zip", ".kml", ".xlsx")
 #: Limits for zipped uploads: total uncompressed size, compression ratio, number of members.
 ZIP_MAX_BYTES, ZIP_MAX_RATIO, ZIP_MAX_MEMBERS = 1 << 30, 200, 1000
 #: Column names that hold the feature id, in order of preference (编号 is what a Chinese spreadsheet calls it).
@@ -87,23 +88,32 @@ def check_zip(path: Path, part: str = ".shp") -> tuple[str | None, str | None]:
             members = archive.infolist()
     except zipfile.BadZipFile:
         return None, "不是可读的 zip 压缩包 The file is not a readable zip archive (empty, truncated or not a zip)"
-    if len(members) > ZIP_MAX_MEMBERS:
-        return None, f"压缩包内文件过多 The archive has {len(members)} members; at most {ZIP_MAX_MEMBERS}"
-    total = sum(m.file_size for m in members)
-    packed = max(1, sum(m.compress_size for m in members))
-    if total > ZIP_MAX_BYTES or total / packed > ZIP_MAX_RATIO:
-        return None, (f"压缩包解压后过大，疑似压缩炸弹 The archive unpacks to {total:,} bytes ({total / packed:.0f} times "
-                      "its size): refused as a possible zip bomb")
-    for m in members:
-        name = m.filename
-        if name.startswith(("/", "\\")) or ".." in Path(name.replace("\\", "/")).parts or ":" in name:
-            return None, f"压缩包内路径越界 The archive member {name!r} points outside the archive (zip slip): refused"
+    why = archive_problem(members)
+    if why:
+        return None, why
     found = [m.filename for m in members if m.filename.lower().endswith(part) and not _os_litter(m.filename)]
     if len(found) != 1:
         title = "Shapefile" if part == ".shp" else part[1:].upper()
         return None, (f"压缩包内须恰好有一个 {part} 文件 A zipped {title} must hold exactly one {part}, this one holds "
                       f"{len(found)}")
     return found[0], None
+
+
+def archive_problem(members: list[zipfile.ZipInfo]) -> str | None:
+    """Why an archive (a zip, or an .xlsx, which is one) is refused by its directory alone, before anything in
+    it is unpacked: too many members, a possible zip bomb (unpacked size or ratio), a member outside it."""
+    if len(members) > ZIP_MAX_MEMBERS:
+        return f"压缩包内文件过多 The archive has {len(members)} members; at most {ZIP_MAX_MEMBERS}"
+    total = sum(m.file_size for m in members)
+    packed = max(1, sum(m.compress_size for m in members))
+    if total > ZIP_MAX_BYTES or total / packed > ZIP_MAX_RATIO:
+        return (f"压缩包解压后过大，疑似压缩炸弹 The archive unpacks to {total:,} bytes ({total / packed:.0f} times "
+                      "its size): refused as a possible zip bomb")
+    for m in members:
+        name = m.filename
+        if name.startswith(("/", "\\")) or ".." in Path(name.replace("\\", "/")).parts or ":" in name:
+            return f"压缩包内路径越界 The archive member {name!r} points outside the archive (zip slip): refused"
+    return None
 
 
 def _zipped_csv(path: Path) -> bool:
@@ -483,6 +493,58 @@ def _read_gdal(path: Path, fmt: GdalFormat, kind, source: str, encoding: str | N
     return check_features(features, report, kind, crs=system, repair=repair, swap=swap)
 
 
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an .xls, or a password-protected .xlsx
+#: The members every .xlsx workbook has (Office Open XML, ECMA-376).
+_XLSX_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
+
+
+def _check_xlsx(path: Path) -> None:
+    """An .xlsx must be a real Office Open XML workbook: a zip (not an old .xls, a CSV or HTML under the name)
+    whose directory passes :func:`archive_problem` (checked before openpyxl unpacks anything)."""
+    head = _head(path, 8)
+    if head == _OLE_MAGIC:
+        raise Refused("这是旧版 Excel（.xls）或加密的工作簿，无法读取：请在 Excel 中另存为 .xlsx（不设密码）· This is an old Excel "
+                      "(.xls) or a password-protected workbook: save it as .xlsx without a password")
+    if not head.startswith(b"PK\x03\x04"):
+        raise Refused("文件内容不是 Excel 工作簿 This file is named .xlsx but is not an Excel workbook (an .xlsx is a zip "
+                      "archive): refused")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except zipfile.BadZipFile:
+        raise Refused("Excel 工作簿已损坏 The .xlsx is damaged (not a readable zip archive)") from None
+    why = archive_problem(members)
+    if why:
+        raise Refused(why)
+    names = {m.filename for m in members}
+    if not all(part in names for part in _XLSX_PARTS):
+        raise Refused("文件内容不是 Excel 工作簿 This zip is named .xlsx but holds no Excel workbook (no "
+                      "xl/workbook.xml): refused")
+
+
+def _read_xlsx(path: Path, kind: LayerKind, source: str, crs: str, repair: bool, swap: frozenset) -> Layer:
+    """An .xlsx read as the CSV its first sheet's rows make (layers.xlsx), through the CSV path: the same
+    lon/lat columns, headers and types. How the sheet was read (which sheet, where its header was) is added to
+    the report as warnings."""
+    from . import xlsx
+
+    try:
+        _check_xlsx(path)
+        with tempfile.TemporaryDirectory(prefix="scenemap-read-") as folder:
+            target = Path(folder) / "upload.csv"
+            try:
+                sheet = xlsx.write_csv(path, target, max_rows=MAX_FEATURES,
+                                       header_names=_CSV_OPTIONS["X_POSSIBLE_NAMES"].split(","))
+            except xlsx.Refused as exc:
+                raise Refused(str(exc)) from None
+            layer = _read_gdal(target, FORMATS[".csv"], kind, source, None, crs, repair, swap)
+    except Refused as exc:
+        return _refused(kind, source, str(exc))
+    for note in sheet.notes():
+        layer.report.add(note, severity="warning")
+    return layer
+
+
 def read_file(path: str | Path, kind: LayerKind, *, encoding: str | None = None, crs: str = "wgs84",
               repair: bool = False, source: str | None = None, swap=()) -> Layer:
     """Read ``path`` as a layer of ``kind``, in the format its suffix declares; every problem is in
@@ -506,6 +568,8 @@ def read_file(path: str | Path, kind: LayerKind, *, encoding: str | None = None,
                                           "CSV files (or use wgs84, gcj02, bd09)")
         return read_layer(path, kind, source=source, encoding=encoding or "utf-8", crs=crs, repair=repair,
                           swap=swap)
+    if suffix == ".xlsx":  # text in a workbook is Unicode: no encoding applies
+        return _read_xlsx(path, kind, source, crs, repair, swap)
     head = _head(path, 512).lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
         return _refused(kind, source, "这是网页，不是数据文件 This is an HTML page, not a data file (a download that went "

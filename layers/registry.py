@@ -64,7 +64,7 @@ KINDS: tuple[LayerKind, ...] = (
                             "轻餐": "light_dining", "简餐": "light_dining", "小吃": "light_dining",
                             "综合业态": "mixed", "混合": "mixed"}),
             Field("capacity", "integer", "外摆座位数", "Outdoor seats", minimum=0, maximum=10000,
-                  aliases=("座位数", "外摆座位")),
+                  aliases=("座位数", "外摆座位", "seats")),  # the issue calls it seats
             Field("area_m2", "number", "外摆面积（平方米）", "Outdoor area (m²)", minimum=0, maximum=100000,
                   aliases=("外摆面积", "面积", "外摆面积(平方米)", "面积（平方米）", "面积(平方米)")))
         + OUTDOOR_DINING_FIELDS,  # what a permit needs: season, clear walkway, operator

@@ -75,7 +75,7 @@ def test_csv_with_lon_lat_columns_and_text_numbers(tmp_path):
 @pytest.mark.parametrize("name, content, expected", [
     ("empty.csv", b"", "The file is empty"),
     ("page.gpkg", b"<!DOCTYPE html><html><body>502</body></html>", "HTML page"),
-    ("data.xlsx", b"PK", "Unsupported file type"),
+    ("data.xls", b"PK", "Unsupported file type"),  # .xlsx is read (tests/test_readers_xlsx.py)
     ("broken.gpkg", b"SQLite format 3\0garbage", "is not a GeoPackage"),
     ("notzip.zip", b"PK\x03\x04 truncated", "not a readable zip"),
 ])

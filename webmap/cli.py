@@ -128,7 +128,7 @@ def check(layer_id: str, path: Path, encoding: str | None, crs: str, swap: str |
 @SWAP
 @click.option("--author", default=None, help="Name recorded in the history and audit log.")
 def import_layer(layer_id, path, crs, encoding, mode, yes, dry_run, repair, strict, swap, author):
-    """Import PATH (GeoJSON, CSV with lon/lat, GeoPackage, zipped Shapefile, KML) as a new version of LAYER.
+    """Import PATH (GeoJSON, CSV or Excel .xlsx with lon/lat, GeoPackage, zipped Shapefile, KML) as a new version of LAYER.
 
     The import service of the staff pages (layers.imports): accepted features are published as one new
     version, atomically; refused features are kept in quarantine with their reasons, whether or not anything
