@@ -132,3 +132,14 @@ def site_point(site):
         return site
     centre = site.centroid
     return centre if site.contains(centre) else site.representative_point()
+
+
+def district_of(site, districts) -> str | None:
+    """The name of the district (a ``districts`` layer) the site's point lies in, or None."""
+    if districts is None:
+        return None
+    point = site_point(site)
+    for props, shape in zip(districts.properties, districts.geometries):
+        if shape is not None and shape.covers(point):
+            return props.get("name")
+    return None
