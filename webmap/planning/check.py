@@ -59,7 +59,7 @@ def _request_body():
     if unknown:
         return None, _refuse(f"不认识的字段 · unknown field {', '.join(map(repr, unknown))[:200]}; expected "
                              f"{', '.join(sorted(_KEYS))}", field=unknown[0][:80])
-    properties = body.get("properties") or {}
+    properties = {} if body.get("properties") is None else body["properties"]
     if not isinstance(properties, dict):
         return None, _refuse("properties 应为对象 · properties must be an object", field="properties")
     known = _fields()
