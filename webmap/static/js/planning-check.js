@@ -57,7 +57,7 @@
       input = el('input');
       input.type = field.input === 'integer' || field.input === 'number' ? 'number' : 'text';
       if (field.input === 'number') { input.step = 'any'; input.min = '0'; }
-      if (field.input === 'hours') { input.placeholder = 'Mo-Su 10:00-22:00'; }
+      if (field.input === 'hours') { input.placeholder = field.name === 'season' ? 'Apr-Oct' : 'Mo-Su 10:00-22:00'; }
     }
     input.name = field.name;
     return input;
@@ -289,12 +289,18 @@
     });
     answer.lines.forEach(function (line) {
       var coords = line.geometry.coordinates;
-      var path = L.polyline(coords.map(function (c) { return [c[1], c[0]]; }),
-                            { pane: 'check', className: 'check-line', color: '#d00000', weight: 2 });
+      var latlngs = coords.map(function (c) { return [c[1], c[0]]; });
+      overlay.addLayer(L.polyline(latlngs, { pane: 'check', className: 'check-line', color: '#d00000', weight: 3 }));
+      // the label at the place's end of the line (short lines would hide a label at their middle)
       var c = categories[line.category] || [line.category, ''];
-      path.bindTooltip(tip(line.distance_m.toFixed(1) + ' m', c[0] + ' ' + line.name),
-                       { permanent: true, direction: 'center', className: 'check-line-label' });
-      overlay.addLayer(path);
+      var end = latlngs[latlngs.length - 1];
+      var a = map.latLngToLayerPoint(latlngs[0]);
+      var b = map.latLngToLayerPoint(end);
+      var direction = Math.abs(b.x - a.x) >= Math.abs(b.y - a.y) ? (b.x < a.x ? 'left' : 'right')
+                                                                  : (b.y < a.y ? 'top' : 'bottom');
+      overlay.addLayer(L.tooltip({ permanent: true, direction: direction, className: 'check-line-label',
+                                   pane: 'tooltipPane' })
+        .setLatLng(end).setContent(tip(line.distance_m.toFixed(1) + ' m', c[0] + ' ' + line.name)));
     });
     if (outer) { map.fitBounds(outer.getBounds(), { maxZoom: 18, padding: [20, 20] }); }
   }
