@@ -237,8 +237,10 @@ def main(argv=None) -> None:
         setup, postgis = time_postgis(places, complaints, check_sites)
         rows.append((f"anchor: PostGIS, the same one-site queries in process (4 per site), {len(postgis)}; "
                      f"load + index {setup:.1f} s", percentiles(postgis)))
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\n{args.places:,} protected places, {args.complaints:,} complaints loaded; gunicorn, {args.workers} "
-          f"workers; verdicts of the timed checks {counts}\n")
+          f"workers; verdicts of the timed checks {counts}; load average at the end {load} "
+          f"({os.cpu_count()} CPUs)\n")
     print("| request | p50 / p95 / max (ms) |\n|---|---:|")
     for name, value in rows:
         print(f"| {name} | {value} |")

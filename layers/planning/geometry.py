@@ -45,21 +45,29 @@ def geojson(geometry) -> dict:
     return json.loads(shapely.to_geojson(rounded))
 
 
-def buffers(site, ruleset: Ruleset, *, quad_segs: int = 16) -> list[dict]:
+def _geojsons(geometries) -> list[dict]:
+    """WGS-84 GeoJSON of EPSG:4549 geometries: one projection and one serialization for all of them."""
+    if not len(geometries):
+        return []
+    rounded = shapely.transform(to_wgs84(np.asarray(geometries, dtype=object)), lambda c: np.round(c, PRECISION))
+    return [json.loads(text) for text in shapely.to_geojson(rounded)]
+
+
+def buffers(site, ruleset: Ruleset, *, quad_segs: int = 16, site_m=None) -> list[dict]:
     """The area within each distance rule's ``distance_m`` of ``site`` (WGS-84), one per distinct distance,
-    smallest first: ``{"distance_m", "rules": [ids], "geometry": GeoJSON}`` (buffered in metres, then WGS-84)."""
+    smallest first: ``{"distance_m", "rules": [ids], "geometry": GeoJSON}`` (buffered in metres, then WGS-84).
+    ``site_m``: the site already in EPSG:4549, if the caller has it."""
     by_distance: dict[float, list[str]] = {}
     for rule in ruleset:
         if rule.kind in DISTANCE_KINDS and rule.param("distance_m") is not None:
             by_distance.setdefault(float(rule.param("distance_m")), []).append(rule.id)
     if not by_distance:
         return []
-    site_m = metric(site)
-    out = []
-    for distance in sorted(by_distance):
-        shape = site_m.buffer(distance, quad_segs=quad_segs) if distance > 0 else site_m
-        out.append({"distance_m": distance, "rules": by_distance[distance], "geometry": geojson(to_wgs84(shape))})
-    return out
+    site_m = metric(site) if site_m is None else site_m
+    distances = sorted(by_distance)
+    shapes = shapely.buffer(site_m, np.array(distances), quad_segs=quad_segs)
+    shapes = np.where(np.array(distances) > 0, shapes, site_m)
+    return [{"distance_m": d, "rules": by_distance[d], "geometry": g} for d, g in zip(distances, _geojsons(shapes))]
 
 
 def _positions(places: Places) -> dict:
@@ -71,7 +79,7 @@ def _positions(places: Places) -> dict:
     return found
 
 
-def distance_lines(site, places, place_ids) -> list[dict]:
+def distance_lines(site, places, place_ids, *, site_m=None) -> list[dict]:
     """The shortest line from ``site`` (WGS-84) to each protected place of ``place_ids`` (ids of the
     ``sensitive_sites`` layer, or its prepared :class:`Places`), measured edge to edge in EPSG:4549:
     ``{"id", "name", "category", "distance_m", "geometry": GeoJSON LineString}``, nearest first. An id not in
@@ -83,16 +91,15 @@ def distance_lines(site, places, place_ids) -> list[dict]:
     wanted = list(dict.fromkeys(str(p) for p in place_ids if str(p) in positions))
     if not wanted:
         return []
-    site_m = metric(site)
+    site_m = metric(site) if site_m is None else site_m
     index = np.array([positions[p] for p in wanted])
     lines = shapely.shortest_line(site_m, places.metric[index])
     lengths = shapely.length(lines)
-    out = []
-    for k in np.argsort(lengths, kind="stable").tolist():
-        i = int(index[k])
-        out.append({"id": places.ids[i], "name": places.names[i], "category": places.categories[i],
-                    "distance_m": round(float(lengths[k]), 1), "geometry": geojson(to_wgs84(lines[k]))})
-    return out
+    order = np.argsort(lengths, kind="stable")
+    drawn = _geojsons(lines[order])
+    return [{"id": places.ids[i], "name": places.names[i], "category": places.categories[i],
+             "distance_m": round(float(lengths[k]), 1), "geometry": g}
+            for k, i, g in zip(order.tolist(), index[order].tolist(), drawn)]
 
 
 def place_shapes(places, place_ids) -> list[dict]:
@@ -103,8 +110,8 @@ def place_shapes(places, place_ids) -> list[dict]:
         return []
     positions = _positions(places)
     wanted = [positions[p] for p in dict.fromkeys(str(p) for p in place_ids) if p in positions]
-    return [{"id": places.ids[i], "name": places.names[i], "category": places.categories[i],
-             "geometry": geojson(to_wgs84(places.metric[i]))} for i in wanted]
+    return [{"id": places.ids[i], "name": places.names[i], "category": places.categories[i], "geometry": g}
+            for i, g in zip(wanted, _geojsons(places.metric[wanted]))]
 
 
 def listed_places(result: SiteResult) -> list:
@@ -116,7 +123,8 @@ def overlay(site, result: SiteResult, ruleset: Ruleset, places) -> dict:
     """Everything the check map draws for ``result`` on ``site``: the rules' buffers, the lines to the
     protected places the verdicts list, and those places' outlines."""
     listed = listed_places(result)
-    return {"buffers": buffers(site, ruleset), "lines": distance_lines(site, places, listed),
+    site_m = metric(site)
+    return {"buffers": buffers(site, ruleset, site_m=site_m), "lines": distance_lines(site, places, listed, site_m=site_m),
             "places": place_shapes(places, listed)}
 
 
