@@ -3,6 +3,8 @@ bad input as a 400, staff only, and saving the checked site as a proposed pilot.
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 import shapely
@@ -10,7 +12,7 @@ import shapely
 from layers.planning import geometry
 from webmap import create_app
 
-from .conftest import password_hash
+from .conftest import ROOT, password_hash
 
 PASSWORD = "correct horse battery"
 CHECK, SAVE = "/staff/planning/check.json", "/staff/planning/check/save.json"
@@ -225,3 +227,12 @@ def test_a_save_without_a_source_or_with_bad_fields_is_a_400_that_names_them(app
     assert response.status_code == 400 and "planning desk" in json.dumps(response.get_json()["problems"], ensure_ascii=False)
     assert post(admin, SAVE, {"geometry": BOWTIE, "properties": dict(LATE, source="survey")}).status_code == 400
     assert pilots(app) == before
+
+
+def test_the_http_benchmark_runs_and_reports_ours_beside_its_anchor():
+    done = subprocess.run([sys.executable, "scripts/bench_planning_http.py", "--places", "300", "--complaints", "300",
+                           "--checks", "5", "--workers", "1", "--no-postgis"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ours:") or line.startswith("| anchor:")]
+    assert len(rows) == 3 and all(re.search(r"\| [0-9.]+ / [0-9.]+ / [0-9.]+ \|$", row) for row in rows), done.stdout
