@@ -75,7 +75,8 @@ def _request_body():
                                  field=f"properties.{name}")
     site_id = body.get("site_id")
     if site_id is not None:
-        pilots = get_desk().layer(SITES)
+        catalog = get_staff_catalog()
+        pilots = catalog.get(SITES).layer if SITES in catalog else None
         if not isinstance(site_id, str) or pilots is None or site_id not in set(map(str, pilots.ids)):
             return None, _refuse(f"没有此外摆点 · there is no outdoor-dining pilot {str(site_id)[:80]!r}",
                                  field="site_id")
@@ -163,7 +164,10 @@ def check_save():
     props["status"] = SAVED_STATUS
     if site.geom_type != "Point" and "area_m2" not in props:
         props["area_m2"] = geometry.area_m2(site)
-    props.setdefault("district", geometry.district_of(site, desk.layer("districts")))
+    if not props.get("district"):
+        found = geometry.district_of(site, desk.layer("districts"))
+        if found:
+            props["district"] = found
     zh, en = STATUSES[result.status]
     version = desk.ruleset.version
     props.setdefault("note", f"规划工作台单点检查提出，按规则第 {version} 版检查结果：{zh} · proposed from the planning "
