@@ -90,6 +90,12 @@ def test_pick_a_pilot_prefills_the_form_and_a_bad_site_is_explained(planner):
     page.wait_for_selector("body[data-checked='200']")
     assert page.input_value("input[name=opening_hours]") == "Mo-Su 17:00-01:00"
     assert "威海路居民小区 6.0 m" in page.inner_text("#check-result")
+    # changing the hours asks for a new check before anything can be saved; closing at 22:00 passes R1
+    page.fill("input[name=opening_hours]", "Mo-Su 17:00-22:00")
+    assert page.locator("#check-save-box").is_hidden() and "check again" in page.inner_text("#check-status")
+    page.click("#check-run")
+    page.wait_for_selector("#check-save-box:not([hidden])")
+    assert "seating not open in quiet hours" in page.inner_text(".check-verdict >> nth=0")
     # a site the server refuses: the reason in the panel, nothing drawn
     bowtie = {"type": "Polygon", "coordinates": [[[120.349, 36.088], [120.350, 36.089], [120.350, 36.088],
                                                   [120.349, 36.089], [120.349, 36.088]]]}

@@ -337,6 +337,18 @@
   }
 
   form.addEventListener('submit', function (e) { e.preventDefault(); run(); });
+  // what is saved is what was checked: a change to a field the rules read (the hours, a number) asks for a
+  // new check before saving; a name, operator, district or source does not change the verdict
+  form.addEventListener('input', function (e) {
+    var entry = inputs[e.target.name];
+    var read = entry && (entry.field.name === 'opening_hours' || entry.field.input === 'number' ||
+                         entry.field.input === 'integer');
+    if (!read || !checked || !saveBox || saveBox.hidden) { return; }
+    saveBox.hidden = true;
+    statusText.textContent = '表单已修改，请重新检查后再保存 · The form changed: check again before saving';
+  });
+  // Leaflet.draw's finishing words here: a drawing is checked at once, and saved only by the button below
+  L.drawLocal.draw.toolbar.finish = { text: '完成 Done', title: '结束绘制并检查 Finish the drawing and check it' };
 
   // --- save as a proposed pilot ----------------------------------------------------------------------------
   function save() {
