@@ -32,8 +32,8 @@ from . import bp
 FORM_FIELDS = ("name", "opening_hours", "clear_walkway_m", "capacity", "season", "operator", "district", "source")
 _KEYS = {"geometry", "properties", "site_id"}
 _TEXT_LIMIT = 500
-#: What a saved site's ``source`` is when the form does not say (the sources a planner may choose from are
-#: the layer's own, layers/commonfields.py).
+#: The status a saved site gets (layers/commonfields.py ``_STATUS``: a proposal, not yet a pilot). Its
+#: ``source`` is what the form says, one of the layer's own (``_SOURCE``); there is no default.
 SAVED_STATUS = "planned"
 
 
