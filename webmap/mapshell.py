@@ -223,3 +223,18 @@ def editor(kind, basemap: Basemap) -> MapShell:
     Draw(feature_group=editable, draw_options=tools, edit_options={"poly": {"allowIntersection": False}},
          position="topleft").add_to(fmap)
     return _render(fmap, {"map": fmap.get_name(), "group": editable.get_name(), "kind": kind.to_public()})
+
+
+def checker(basemap: Basemap) -> MapShell:
+    """The planning desk's check map: Leaflet.draw's marker and polygon tools (one site at a time, nothing
+    editable: a new drawing replaces it) on an empty group; static/js/planning-check.js adds the context
+    layers (pilots, protected places, complaints) and draws each check's buffers and distance lines."""
+    fmap = folium.Map(location=area.CENTER, zoom_start=area.ZOOM, tiles=None, control_scale=True,
+                      maxZoom=basemap.max_zoom)
+    _add_tiles(fmap, basemap)
+    site = folium.FeatureGroup(name="site", control=False).add_to(fmap)
+    tools = {"polyline": False, "rectangle": False, "circle": False, "circlemarker": False, "marker": True,
+             "polygon": {"allowIntersection": False, "showArea": True}}
+    Draw(feature_group=site, draw_options=tools, edit_options={"edit": False, "remove": False},
+         show_geometry_on_click=False, position="topleft").add_to(fmap)
+    return _render(fmap, {"map": fmap.get_name(), "group": site.get_name()})
