@@ -36,6 +36,7 @@ def app():
     layer = read_layer(feature_collection(features).encode(), REGISTRY["outdoor_dining_pilots"], source="x.geojson")
     assert not layer.report.errors, layer.report.errors
     store.publish(layer, author="test", mode="append")
+    app.test_client().get("/api/layers")  # the catalog takes the new version at a request
     return app
 
 
