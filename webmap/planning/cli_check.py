@@ -92,6 +92,7 @@ def check(layer: str, output: str | None, as_of: dt.date | None, week: dt.date |
     if output:
         write(report, Path(output))
         click.echo(f"已写入 written: {output} ({len(report.sites)} 个外摆点 sites)")
+        click.echo(summary(report)[-1])
     else:
         for line in summary(report):
             click.echo(line)
