@@ -106,7 +106,8 @@ def test_each_output_format_is_a_readable_file(app, tmp_path):
     (["-o", "report.docx"], [".xlsx, .csv, .pdf, .html", "'.docx'"]),
     (["-o", "report"], [".xlsx, .csv, .pdf, .html"]),
     (["--layer", "night_economy_zones"], ["only outdoor_dining_pilots", "只能检查外摆试点图层"]),
-    (["--as-of", "2026-02-30"], ["YYYY-MM-DD", "应为日期"]),
+    (["--as-of", "2026-02-30"], ["YYYY-MM-DD", "日期无效"]),
+    (["--week", "9999-12-31"], ["from 2000-01-01 to 2100-12-31", "日期超出范围"]),
 ])
 def test_what_it_cannot_do_is_a_usage_error_that_says_why(app, tmp_path, args, words):
     result = app.test_cli_runner().invoke(args=["planning", "check", *args])

@@ -122,12 +122,12 @@ def test_sorting_by_any_column_both_ways(client, run):
 
 
 @pytest.mark.parametrize("query", ["?as_of=2026-02-30", "?week=yesterday", "?as_of=20261121", "?status=bad",
-                                   "?sort=nope"])
+                                   "?sort=nope", "?week=9999-12-31", "?as_of=0001-01-01"])
 def test_a_bad_parameter_is_a_bilingual_400(client, query):
     response = client.get(f"/staff/planning/{query}")
     text = response.get_data(as_text=True)
     assert response.status_code == 400 and "Traceback" not in text
-    assert ("日期无效" in text and "must be a date YYYY-MM-DD" in text) or ("无效" in text and "must be one of" in text)
+    assert ("日期" in text and "must be a date" in text) or ("无效" in text and "must be one of" in text)
     assert client.get(f"/staff/planning/check-all.xlsx{query}").status_code == 400
 
 

@@ -45,6 +45,27 @@ ZONE_COLUMNS = (
 )
 
 
+#: The days a check may be made as of (and weeks read over): outside, a date is refused, not computed.
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+
+
+def parse_day(text: str, name: str = "date") -> dt.date:
+    """A day given as YYYY-MM-DD (a page's ``?as_of=``, the CLI's ``--as-of``); ValueError in Chinese and
+    English naming ``name`` when it is not one, or lies outside FIRST_DAY..LAST_DAY."""
+    shown = repr(str(text)[:40])
+    try:
+        if not isinstance(text, str) or len(text) != 10 or text[4] != "-" or text[7] != "-":
+            raise ValueError
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"日期无效：{name}={shown}，应为 YYYY-MM-DD · {name} must be a date YYYY-MM-DD, "
+                         f"not {shown}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"日期超出范围：{name}={shown}，应在 {FIRST_DAY} 至 {LAST_DAY} 之间 · {name} must be a date "
+                         f"from {FIRST_DAY} to {LAST_DAY}, not {shown}")
+    return day
+
+
 def status_label(status: str) -> str:
     """A verdict as staff read it: "不通过 fail"."""
     zh, en = STATUSES[status]
@@ -268,5 +289,5 @@ def to_xlsx(report: CheckAll, rows: list[SiteRow] | None = None) -> bytes:
     return out.getvalue()
 
 
-__all__ = ["SITE_COLUMNS", "SORT_KEYS", "ZONE_COLUMNS", "CheckAll", "SiteRow", "check_all", "select", "sort",
+__all__ = ["FIRST_DAY", "LAST_DAY", "SITE_COLUMNS", "SORT_KEYS", "ZONE_COLUMNS", "CheckAll", "SiteRow", "check_all", "parse_day", "select", "sort",
            "status_label", "to_csv", "to_xlsx"]

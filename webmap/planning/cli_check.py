@@ -27,10 +27,9 @@ def _date(_ctx, param, value):
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"应为日期 YYYY-MM-DD · must be a date YYYY-MM-DD, not {value!r}",
-                                 param=param) from None
+        return tables.parse_day(value, param.opts[0])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
 
 
 def _layer(_ctx, param, value):

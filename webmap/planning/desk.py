@@ -24,7 +24,6 @@ from . import bp, cli_check  # noqa: F401  (cli_check adds ``flask --app webmap 
 
 log = logging.getLogger(__name__)
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: The query parameters that choose the rows; carried by the page's links (sorting, exports, reports).
 FILTERS = ("district", "status", "rule", "rule_status")
 
@@ -35,12 +34,9 @@ def _day(name: str) -> dt.date | None:
     if not text:
         return None
     try:
-        if not _DATE.fullmatch(text):
-            raise ValueError
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        abort(400, f"日期无效：{name}={text[:40]!r}，应为 YYYY-MM-DD · {name} must be a date YYYY-MM-DD, "
-                   f"not {text[:40]!r}")
+        return tables.parse_day(text, name)
+    except ValueError as exc:
+        abort(400, str(exc))
 
 
 def _choice(name: str, allowed) -> str | None:
