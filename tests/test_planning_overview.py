@@ -240,3 +240,23 @@ def test_the_targets_cite_the_plan_word_for_word():
 def test_a_bad_targets_file_is_refused_naming_the_field(bad, field):
     with pytest.raises(targets.TargetsError, match=field.replace(".", r"\.")):
         targets.parse(bad)
+
+
+def test_targets_saved_in_the_store_are_versions_and_a_bad_or_unchanged_text_is_refused():
+    from layers.store import Store
+
+    store = Store("sqlite://")
+    store.upgrade()
+    shipped = DATA / "planning" / "targets.json"
+    assert targets.load_live(store, shipped).version == 0
+    with pytest.raises(targets.TargetsError, match="nothing to save"):
+        targets.save(store, shipped, shipped.read_text(encoding="utf-8"), author="a")
+    with pytest.raises(targets.TargetsError, match="not valid JSON"):
+        targets.save(store, shipped, "{oops", author="a")
+    data = json.loads(shipped.read_text(encoding="utf-8"))
+    data["targets"] = data["targets"][:2]
+    assert targets.save(store, shipped, json.dumps(data), author="a", expected_version=0) == 1
+    assert [t.id for t in targets.load_live(store, shipped).targets] == ["T1", "T2"]
+    assert store.audit_log()[-1]["detail"]["removed"] == ["T3", "T4", "T5", "T6", "T7"]
+    assert targets.restore(store, shipped, 0, author="a") == 2
+    assert len(targets.load_live(store, shipped).targets) == 7 and len(targets.load_live(store, shipped, 1).targets) == 2

@@ -192,3 +192,45 @@ def test_the_week_chart_is_drawn_in_a_browser_without_errors(app, browser, serve
     page.wait_for_selector("#stats-verdicts-chart canvas")
     page.close()
     assert errors == []
+
+
+def csrf(client, path):
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def test_admins_edit_the_targets_as_versions_and_can_restore_the_shipped_ones():
+    app = make_app()
+    editor, admin = login(app, "ed"), login(app, "admin")
+    assert editor.get("/staff/planning/targets/edit").status_code == 403
+    assert editor.post("/staff/planning/targets/restore", data={"number": "0", "expected_version": "0",
+                                                                "csrf_token": csrf(editor, "/staff/planning/targets")}
+                       ).status_code == 403
+    assert "修改目标" not in text(editor.get("/staff/planning/targets"))
+    page = text(admin.get("/staff/planning/targets/edit"))
+    body = json.loads(re.search(r'<textarea[^>]*>(.*?)</textarea>', page, re.S).group(1).replace("&#34;", '"')
+                      .replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+    token = csrf(admin, "/staff/planning/targets/edit")
+    body["targets"][0]["measure"] = "nope"
+    refused = admin.post("/staff/planning/targets/edit", data={"csrf_token": token, "expected_version": "0",
+                                                               "body": json.dumps(body, ensure_ascii=False)})
+    assert refused.status_code == 400 and "targets[0].measure" in refused.get_data(as_text=True)
+    assert "&#34;nope&#34;" in refused.get_data(as_text=True) or "&quot;nope&quot;" in refused.get_data(as_text=True)
+    body["targets"][0]["measure"] = "night_zones_provincial_or_above"
+    body["targets"][0]["target"] = {"min": 0, "max": 5}
+    saved = admin.post("/staff/planning/targets/edit", data={"csrf_token": token, "expected_version": "0",
+                                                             "body": json.dumps(body, ensure_ascii=False),
+                                                             "message": "T1 从 0 起"})
+    assert saved.status_code == 302
+    page = text(admin.get("/staff/planning/targets"))
+    assert "已保存规划目标第 1 版" in page and "version 1" in page
+    assert "0 / 0-5（100%）已达成" in cells(page, "targets-table", "创建 3 至 5 家")[5]
+    stale = admin.post("/staff/planning/targets/edit", data={"csrf_token": token, "expected_version": "0",
+                                                             "body": json.dumps(body, ensure_ascii=False)})
+    assert stale.status_code == 409
+    restored = admin.post("/staff/planning/targets/restore", data={"csrf_token": token, "number": "0",
+                                                                   "expected_version": "1"})
+    assert restored.status_code == 302
+    page = text(admin.get("/staff/planning/targets"))
+    assert "version 2" in page and "0 / 3-5（0%）未达成" in cells(page, "targets-table", "创建 3 至 5 家")[5]
+    history = app.extensions["store"].documents.history("planning.targets")
+    assert [(h["number"], h["restored_from"]) for h in history] == [(1, None), (2, 0)]

@@ -235,3 +235,68 @@ def evaluate(targets: list[Target], layer, today: dt.date) -> list[dict]:
         measure = MEASURES[target.measure](layer, today)
         out.append({"target": target, "measure": measure, "progress": progress(target, measure)})
     return out
+
+
+# --- the targets as a versioned store document (admins edit them; version 0 is the shipped file) ---------
+
+#: The store document that holds the targets once an admin has saved them.
+DOCUMENT = "planning.targets"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    targets: list
+    version: int  # 0: the shipped file
+    text: str  # the JSON the targets were read from (what an editor starts from)
+
+
+def load_live(store, path: str | Path, number: int | None = None) -> Loaded:
+    """The live targets (or version ``number``): the store's newest ``planning.targets``, else the shipped
+    file (version 0). KeyError when ``number`` names no saved version; TargetsError for a bad file."""
+    document = store.documents.get(DOCUMENT, number) if number != 0 else None
+    if document is None:
+        if number not in (None, 0):
+            raise KeyError(number)
+        text = Path(path).read_text(encoding="utf-8")
+        return Loaded(parse(_json(text)), 0, text)
+    return Loaded(parse(_json(document.body)), document.number, document.body)
+
+
+def _json(text):
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError) as exc:
+        raise TargetsError(f"不是有效的 JSON · not valid JSON ({str(exc)[:120]})") from None
+
+
+def save(store, path: str | Path, text: str, *, author: str, message: str = "",
+         expected_version: int | None = None, restored_from: int | None = None) -> int:
+    """Check ``text`` (the targets' JSON) and save it as the next version; returns its number.
+    TargetsError naming the field, or store.Conflict when ``expected_version`` is not the live one; either
+    way the live targets are untouched."""
+    listed = parse(_json(text))
+    before = load_live(store, path)
+    if expected_version is not None and expected_version != before.version:
+        from ..store import Conflict
+
+        raise Conflict(f"规划目标已被他人改为第 {before.version} 版（你看到的是第 {expected_version} 版），请重新打开后再改 · "
+                       f"the targets are now at version {before.version} (you saw {expected_version}): reload them "
+                       "and make your change again")
+    if listed == before.targets and restored_from is None:
+        raise TargetsError(f"与当前第 {before.version} 版相同，未保存 · the same as the live version "
+                           f"{before.version}: nothing to save")
+    ids_before = [t.id for t in before.targets]
+    ids_after = [t.id for t in listed]
+    detail = {"added": [i for i in ids_after if i not in ids_before],
+              "removed": [i for i in ids_before if i not in ids_after],
+              "changed": [t.id for t in listed if t.id in ids_before and t not in before.targets]}
+    return store.documents.save(DOCUMENT, text, author=author, message=message, expected_version=expected_version,
+                                restored_from=restored_from, detail=detail)
+
+
+def restore(store, path: str | Path, number: int, *, author: str, expected_version: int | None = None) -> int:
+    """Make version ``number`` (0: the shipped file) live again, as a new version that says where it came
+    from. KeyError when there is no such version."""
+    old = load_live(store, path, number)
+    return save(store, path, old.text, author=author, message=f"恢复第 {number} 版 · restored version {number}",
+                expected_version=expected_version, restored_from=number)

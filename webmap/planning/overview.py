@@ -10,7 +10,8 @@ import datetime as dt
 import io
 from pathlib import Path
 
-from flask import abort, current_app, render_template, request, send_file
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
 
 from layers.export import neutralize_formula
 from layers.planning import hours, statistics
@@ -18,9 +19,10 @@ from layers.planning import targets as plan_targets
 from layers.planning import week as week_view
 from layers.planning.results import STATUSES
 from layers.registry import KINDS
+from layers.store import Conflict
 
-from ..db import get_desk
-from . import bp
+from ..db import get_desk, get_store
+from . import admin_required, bp
 
 
 def _data_file(name: str) -> Path:
@@ -85,14 +87,69 @@ def stats_csv():
                      download_name=f"planning-stats-{which}.csv")
 
 
+def _live_targets(number: int | None = None) -> plan_targets.Loaded:
+    try:
+        return plan_targets.load_live(get_store(), _data_file("targets.json"), number)
+    except KeyError:
+        abort(404, f"没有第 {number} 版目标 · there is no version {number} of the targets")
+    except (OSError, ValueError) as exc:
+        abort(500, f"规划目标文件有误 · the targets file cannot be read: {exc}")
+
+
 @bp.route("/targets")
 def targets():
     """The plan's targets, each measured on the live layers, with a progress bar and its text."""
-    try:
-        listed = plan_targets.load(_data_file("targets.json"))
-    except (OSError, ValueError) as exc:
-        abort(500, f"规划目标文件有误 · the targets file cannot be read: {exc}")
+    live = _live_targets()
     today = _today()
-    rows = plan_targets.evaluate(listed, get_desk().layer, today)
-    return render_template("planning/targets.html", rows=rows, today=today, levels=plan_targets.LEVELS)
+    rows = plan_targets.evaluate(live.targets, get_desk().layer, today)
+    return render_template("planning/targets.html", rows=rows, today=today, levels=plan_targets.LEVELS,
+                           version=live.version)
 
+
+@bp.route("/targets/edit", methods=["GET", "POST"])
+def targets_edit():
+    """Admins edit the targets as JSON, saved as the next version of the store document planning.targets;
+    a refused edit keeps the text typed and names the field."""
+    admin_required()
+    store = get_store()
+    live = _live_targets()
+    problem, status, text = None, 200, live.text
+    if request.method == "POST":
+        text = request.form.get("body", "")
+        try:
+            expected = int(request.form.get("expected_version", ""))
+        except ValueError:
+            abort(400, "缺少版本号 · expected_version is missing")
+        try:
+            number = plan_targets.save(store, _data_file("targets.json"), text, author=current_user.name,
+                                       message=request.form.get("message", "")[:500], expected_version=expected)
+        except plan_targets.TargetsError as exc:
+            problem, status = str(exc), 400
+        except Conflict as exc:
+            problem, status = str(exc), 409
+        else:
+            flash(f"已保存规划目标第 {number} 版 · saved version {number} of the targets")
+            return redirect(url_for("planning.targets"))
+    return render_template("planning/targets_edit.html", text=text, version=live.version, problem=problem,
+                           history=store.documents.history(plan_targets.DOCUMENT),
+                           measures=plan_targets.MEASURES), status
+
+
+@bp.post("/targets/restore")
+def targets_restore():
+    """Admins make an earlier version (0: the shipped file) live again, as a new version."""
+    admin_required()
+    try:
+        number = int(request.form.get("number", ""))
+        expected = int(request.form.get("expected_version", ""))
+    except ValueError:
+        abort(400, "版本号无效 · the version numbers must be whole numbers")
+    try:
+        new = plan_targets.restore(get_store(), _data_file("targets.json"), number, author=current_user.name,
+                                   expected_version=expected)
+    except KeyError:
+        abort(404, f"没有第 {number} 版目标 · there is no version {number} of the targets")
+    except Conflict as exc:
+        abort(409, str(exc))
+    flash(f"已恢复第 {number} 版，现为第 {new} 版 · restored version {number} as version {new}")
+    return redirect(url_for("planning.targets"))
