@@ -27,6 +27,8 @@ VENDOR = {
     "Leaflet.Search.css": "leaflet-search/dist/leaflet-search.min.css",
     "leaflet_draw_js": "leaflet-draw/dist/leaflet.draw.js",
     "leaflet_draw_css": "leaflet-draw/dist/leaflet.draw.css",
+    # not folium's: the planning desk's charts (templates/planning/_charts_head.html)
+    "echarts": "echarts/dist/echarts.min.js",
 }
 
 #: folium defaults left out: they serve Bootstrap popups and awesome-markers icons, which this map does
