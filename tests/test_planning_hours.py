@@ -52,6 +52,13 @@ def test_public_holidays_are_the_whole_break_from_the_chinese_calendar():
     assert per_day("Mo-Su 10:00-20:00; PH off", national_day) == [600, 600, 600, 0, 0, 0, 0]
 
 
+
+def test_on_a_holiday_hours_without_ph_follow_the_weekday():
+    national_day = hours.week_of(dt.date(2026, 10, 1))  # Thu 1 - Sun 4 Oct are holidays
+    assert per_day("Sa,Su 10:00-23:00", national_day) == [0, 0, 0, 0, 0, 780, 780]
+    assert per_day("Mo-Fr 10:00-12:00; PH 18:00-20:00", national_day) == [120, 120, 120, 120, 120, 120, 120]
+
+
 def test_an_adjusted_working_day_counts_as_a_working_day():
     spring = hours.week_of(dt.date(2026, 2, 25))  # Mon 23 Feb (holiday) … Sat 28 Feb (worked, 调休)
     assert hours.day_kind(dt.date(2026, 2, 28)) == ("adjusted_workday", "Spring Festival")

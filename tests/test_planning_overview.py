@@ -114,9 +114,13 @@ def test_24_hour_zones_are_rows_and_seating_out_of_season_is_closed():
     assert "not an OSM opening_hours value" in row(view, "bad").note
 
 
-def test_a_week_the_holiday_calendar_does_not_cover_is_refused_with_a_clear_message():
-    with pytest.raises(hours.CalendarError, match="2027"):
-        week.build(hours.week_of(dt.date(2027, 3, 1)), layers_of(), default())
+def test_a_week_the_holiday_calendar_does_not_cover_shows_what_does_not_depend_on_it():
+    sites = layer("outdoor_dining_pilots", [site("every", "Mo-Su 10:00-23:00"), site("ph", "Mo-Fr 10:00-20:00; PH off")])
+    view = week.build(hours.week_of(dt.date(2040, 3, 1)), layers_of(outdoor_dining_pilots=sites), default())
+    assert "2040" in view.calendar_note and {d["kind"] for d in view.days} == {"unknown"}
+    assert len(row(view, "every").cells()) == 7 * 13 and row(view, "every").note is None
+    assert "2040" in row(view, "ph").note and not row(view, "ph").cells()
+    assert view.window == "22:00-06:00"
 
 
 def test_the_week_parameter():

@@ -15,8 +15,8 @@ days. Each day of the week is of one kind:
 - ``workday`` and ``weekend``: as the weekday says.
 
 Where the library's own view of a day differs from the calendar's, the day is read from a *proxy*: the
-nearest day the library sees as the same kind (a day it knows as ``PH``; an ordinary working weekday), and
-that day's minutes are used. A state of ``unknown`` counts as open: a check never passes on a guess.
+nearest day the library sees as the same kind (a day it knows as ``PH`` on the same weekday, so that rules
+without ``PH`` read the weekday's hours; an ordinary working weekday), and that day's minutes are used. A state of ``unknown`` counts as open: a check never passes on a guess.
 """
 
 from __future__ import annotations
@@ -127,7 +127,9 @@ def _proxy(day: dt.date, kind: str) -> dt.date | None:
     if kind == "holiday":
         if _library_ph(day):
             return None
-        wanted = _library_ph
+
+        def wanted(d):  # a day the library knows as PH, on the same weekday: rules without PH read alike
+            return d.weekday() == day.weekday() and _library_ph(d)
     elif kind == "adjusted_workday":
         def wanted(d):
             return d.weekday() < 5 and not _library_ph(d) and _safe_kind(d) == "workday"
@@ -137,7 +139,7 @@ def _proxy(day: dt.date, kind: str) -> dt.date | None:
 
         def wanted(d):
             return d.weekday() == day.weekday() and not _library_ph(d)
-    for step in range(1, 400):
+    for step in range(1, 3000):  # a PH on the same weekday can be years away
         for candidate in (day - dt.timedelta(days=step), day + dt.timedelta(days=step)):
             if wanted(candidate):
                 return candidate

@@ -83,6 +83,9 @@ class WeekView:
     window_label: tuple[str, str]
     rule_note: str | None  # why no quiet hours are marked, when none are
     weekend: list[dict]  # which streets are car-free on the Saturday and Sunday, and when
+    #: when the holiday calendar does not cover the week: what that means for the rows (hours that depend on
+    #: public holidays or 调休 are not shown, each such row says so); None otherwise
+    calendar_note: str | None = None
 
     def to_dict(self) -> dict:
         """The chart's data (the page embeds it as JSON)."""
@@ -124,12 +127,12 @@ def _minutes_of(layer_id: str, props: dict, week: hours.Week) -> tuple[str | Non
             return None, None, "未填写时段 · no hours given"
     try:
         minutes = hours.schedule(expression, week)
-    except hours.HoursError as exc:
+    except (hours.HoursError, hours.CalendarError) as exc:
         return expression, None, str(exc)
     if layer_id == SITES and isinstance(props.get("season"), str) and props["season"].strip():
         try:
             minutes = minutes & hours.schedule(props["season"].strip(), week)
-        except hours.HoursError as exc:
+        except (hours.HoursError, hours.CalendarError) as exc:
             return expression, None, f"外摆季节 season: {exc}"
         if not minutes.any():
             return expression, minutes, f"本周不在外摆季节（{props['season']}）· out of season ({props['season']})"
@@ -155,10 +158,21 @@ def build(week: hours.Week, layer, ruleset, run=None, zones=()) -> WeekView:
     ``layer(id)``: the live layer's features (:class:`layers.load.Layer`) or None; ``ruleset``: the live
     ruleset (its R1 gives the quiet window); ``run``: the check-all run over this week (R1's verdicts say
     which sites are near homes); ``zones``: :class:`zones.ZoneMeasure` of the night-economy zones (homes
-    inside). Raises hours.CalendarError for a week the holiday calendar does not cover."""
-    days = hours.describe_week(week)  # CalendarError here, before anything else
+    inside). In a week the holiday calendar does not cover, hours that are the same on every kind of day
+    are shown; a row whose hours depend on holidays or 调休 says so instead (``calendar_note``)."""
+    days = hours.describe_week(week)
+    calendar_note = None
+    unknown = sorted({d["date"][:4] for d in days if d["kind"] == "unknown"})
+    if unknown:
+        calendar_note = (f"节假日历未包含 {'、'.join(unknown)} 年的安排：与节假日、调休无关的时段照常显示，取决于节假日或调休的时段"
+                         f"不显示（各行注明）· the holiday calendar has no arrangement for {', '.join(unknown)} yet: hours "
+                         "that are the same on every kind of day are shown, hours that depend on public holidays or "
+                         "adjusted working days are not (each such row says so)")
     window, label, rule_note = quiet_window(ruleset)
-    window_minutes = hours.schedule(window, week) if window else None
+    try:
+        window_minutes = hours.schedule(window, week) if window else None
+    except hours.CalendarError as exc:
+        window, window_minutes, rule_note = None, None, str(exc)
     near_sites: set = set()
     if run is not None and window:
         for result in run.results:
@@ -192,7 +206,7 @@ def build(week: hours.Week, layer, ruleset, run=None, zones=()) -> WeekView:
                     row.quiet_spans = [_runs_text(both[i * hours.DAY:(i + 1) * hours.DAY]) for i in range(7)]
             rows.append(row)
     weekend = this_weekend(week, rows)
-    return WeekView(week, days, rows, window, label, rule_note, weekend)
+    return WeekView(week, days, rows, window, label, rule_note, weekend, calendar_note)
 
 
 def this_weekend(week: hours.Week, rows: list[Row]) -> list[dict]:
