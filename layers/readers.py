@@ -34,14 +34,17 @@ from defusedxml.ElementTree import iterparse
 
 from . import coords, fieldtypes, gdalpolicy, textenc
 from .export import KML_PLACEMARK_ID, restore_formula
-from .load import Layer, check_features, read_layer
+from .load import Layer, check_features, read_document, read_layer
 from .problems import Report
 from .properties import header_map
 from .schema import LayerKind
 
 gdalpolicy.apply()
 
-SUFFIXES = (".geojson", ".json", ".csv", ".gpkg", ".zip", ".kml", ".xlsx")
+SUFFIXES = (".geojson", ".json", ".csv", ".gpkg", ".zip", ".kml", ".xlsx", ".osm", ".pbf")
+#: Suffixes of OpenStreetMap extracts (``.osm`` XML, ``.osm.pbf``): read for the kinds that map OSM tags
+#: (layers.planning.osm: protected places), by GDAL's OSM driver in a child process.
+OSM_SUFFIXES = (".osm", ".pbf")
 #: Limits for zipped uploads: total uncompressed size, compression ratio, number of members.
 ZIP_MAX_BYTES, ZIP_MAX_RATIO, ZIP_MAX_MEMBERS = 1 << 30, 200, 1000
 #: Column names that hold the feature id, in order of preference (编号 is what a Chinese spreadsheet calls it).
@@ -545,6 +548,28 @@ def _read_xlsx(path: Path, kind: LayerKind, source: str, crs: str, repair: bool,
     return layer
 
 
+def _read_osm(path: Path, kind: LayerKind, source: str, crs: str, repair: bool) -> Layer:
+    """An OpenStreetMap extract, mapped to the kind's categories by layers.planning.osm's one table (read in a
+    child process whose GDAL keeps the OSM driver alone), then checked like a GeoJSON file."""
+    from .planning import osm
+
+    if kind.id not in osm.KINDS:
+        return _refused(kind, source, f"OpenStreetMap 文件只能导入{'、'.join(osm.KINDS.values())} · an OpenStreetMap "
+                                      f"extract can be imported into {', '.join(osm.KINDS)} only, not {kind.id}")
+    if crs != "wgs84":
+        return _refused(kind, source, "OpenStreetMap 数据就是 WGS-84 · OpenStreetMap data is WGS-84: leave the "
+                                      "coordinate system at wgs84")
+    try:
+        document = osm.read_osm(path)
+    except ValueError as exc:
+        return _refused(kind, source, str(exc))
+    if not document["features"]:
+        return _refused(kind, source, "文件中没有可识别的敏感点（居住区、学校、幼儿园、医院、诊所、养老院）· the extract has "
+                                      "no places the mapping knows (residential land or buildings, schools, "
+                                      "kindergartens, hospitals, clinics, nursing homes)")
+    return read_document(document, kind, source=source, repair=repair)
+
+
 def read_file(path: str | Path, kind: LayerKind, *, encoding: str | None = None, crs: str = "wgs84",
               repair: bool = False, source: str | None = None, swap=()) -> Layer:
     """Read ``path`` as a layer of ``kind``, in the format its suffix declares; every problem is in
@@ -570,6 +595,8 @@ def read_file(path: str | Path, kind: LayerKind, *, encoding: str | None = None,
                           swap=swap)
     if suffix == ".xlsx":  # text in a workbook is Unicode: no encoding applies
         return _read_xlsx(path, kind, source, crs, repair, swap)
+    if suffix in OSM_SUFFIXES:
+        return _read_osm(path, kind, source, crs, repair)
     head = _head(path, 512).lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
         return _refused(kind, source, "这是网页，不是数据文件 This is an HTML page, not a data file (a download that went "

@@ -8,6 +8,10 @@ from layers import gdalpolicy
 from layers.load import read_layer
 from layers.planning import osm
 from layers.planning.kinds import SENSITIVE_SITES
+from layers.readers import read_file
+from layers.registry import REGISTRY
+
+from .test_cli_import import flask_cli  # noqa: F401  (a fixture)
 
 LAT, LON = 36.06, 120.38
 
@@ -105,3 +109,28 @@ def test_a_file_that_is_not_an_extract_is_refused_clearly(tmp_path):
 def _touch(path):
     path.write_text("{}", "utf-8")
     return path
+
+
+def test_an_extract_goes_through_the_normal_import_and_only_into_protected_places(tmp_path):
+    path = write_extract(tmp_path / "qingdao.osm")
+    layer = read_file(path, REGISTRY["sensitive_sites"])
+    assert not layer.report.errors and len(layer) == 8
+    assert {p["source"] for p in layer.properties} == {"osm"}
+    other = read_file(path, REGISTRY["complaints"])
+    assert not len(other) and "sensitive_sites" in str(other.report.errors[0])
+    shifted = read_file(path, REGISTRY["sensitive_sites"], crs="gcj02")
+    assert not len(shifted) and "WGS-84" in str(shifted.report.errors[0])
+
+
+def test_new_objects_with_negative_ids_as_josm_saves_them_are_read(tmp_path):
+    path = tmp_path / "josm.osm"
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="JOSM">\n'
+                    + node(-22, 0, 0, amenity="school", name="新学校") + "\n</osm>\n", "utf-8")
+    features = osm.read_osm(path)["features"]
+    assert [(f["id"], f["properties"]["name"]) for f in features] == [("osm:node/-22", "新学校")]
+
+
+def test_the_import_command_takes_an_extract(flask_cli, tmp_path):
+    done = flask_cli("layers", "import", "sensitive_sites", str(write_extract(tmp_path / "qingdao.osm")), "--yes")
+    assert "qingdao.osm: 8 accepted" in done.stdout and "will add 8" in done.stdout
+    assert "qingdao.osm (append)" in flask_cli("layers", "history", "sensitive_sites").stdout

@@ -1,12 +1,13 @@
 """Protected places from an OpenStreetMap extract (``.osm`` XML or ``.osm.pbf``), by one declared table.
 
 How the OSM driver is allowed: the server process keeps only five GDAL drivers (:mod:`layers.gdalpolicy`),
-because GDAL picks a driver by a file's content and strangers upload files. An OSM extract is not an
-upload: a staff member downloads it from a known source and converts it once, as a trusted CLI step. So
-the conversion runs in a **child process** (``python -m layers.planning.osm FILE``) whose GDAL keeps the OSM
-driver alone, with the same no-network settings; the server's own GDAL never gains a driver. The child
-prints sensitive-site features as GeoJSON; they then enter through the normal import path (read → check →
-store) like any other file, with ``"source": "osm"``.
+because GDAL picks a driver by a file's content and strangers upload files. An extract (``.osm``, ``.pbf``)
+imported into a kind of :data:`KINDS` — by ``flask --app webmap layers import sensitive_sites x.osm.pbf`` or the
+staff import page, both through :func:`layers.readers.read_file` — is read in a **child process**
+(``python -m layers.planning.osm FILE``) whose GDAL keeps the OSM driver alone, with the same no-network
+settings, a memory limit and a timeout; the server's own GDAL never gains a driver. The child prints
+protected places as GeoJSON; they then go the normal import path (check → preview → store) like any other
+file, with ``"source": "osm"``.
 
 The mapping (:data:`TAGS`) is the issue's table plus ``social_facility=nursing_home``, the tag OSM now uses
 for nursing homes; the first matching row wins (specific amenities before buildings before land use).
@@ -22,6 +23,12 @@ import sys
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+#: The layer kinds an OpenStreetMap extract can be imported into (by ``layers import`` and the staff import
+#: page), with their Chinese names.
+KINDS = {"sensitive_sites": "敏感点"}
+#: The child's address-space limit: a hostile or runaway extract ends the child, not the server.
+MEMORY_LIMIT = 2 << 30
 
 #: (OSM key, value, category): the one table from OSM tags to sensitive-site categories, first match wins.
 TAGS: tuple[tuple[str, str, str], ...] = (
@@ -64,8 +71,15 @@ def _features(path: str):
     """In the child: read ``path`` with the OSM driver alone and yield sensitive-site features."""
     from .. import gdalpolicy
 
-    gdalpolicy.DRIVERS = frozenset({"OSM"})  # this child process reads one trusted OSM extract, nothing else
+    gdalpolicy.DRIVERS = frozenset({"OSM"})  # this child process reads one OSM extract, nothing else
     gdalpolicy.apply()
+    import resource
+
+    from pyogrio import set_gdal_config_options
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    # JOSM saves new objects with negative ids, which the driver's default node index refuses
+    set_gdal_config_options({"OSM_USE_CUSTOM_INDEXING": "NO"})
     import pyogrio.raw
     import shapely
 
