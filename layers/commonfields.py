@@ -29,6 +29,7 @@ _SOURCE = Field("source", "enum", "数据来源", "Source", required=True,
                 aliases=("来源", "数据源"),
                 synonyms={"示例": "sample", "示例数据": "sample", "样例": "sample",
                           "官方": "official", "政府发布": "official", "官方数据": "official",
+                          "12345": "official", "12345热线": "official", "市民热线": "official", "政务热线": "official",
                           "调查": "survey", "实地调研": "survey", "现场调查": "survey", "踏勘": "survey"})
 _NAME = Field("name", "text", "名称", "Name", required=True, aliases=("名字", "店名", "场所名称", "中文名称"))
 _NAME_EN = Field("name_en", "text", "英文名称", "English name", aliases=("英文名",))

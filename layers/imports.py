@@ -26,7 +26,7 @@ import json
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +88,24 @@ def check_mode(value: str) -> str:
     return value
 
 
+def source_choices() -> dict[str, tuple[str, str]]:
+    """The values of ``source`` (数据来源) every layer declares (layers.commonfields), with zh/en labels."""
+    from .commonfields import _SOURCE
+
+    return {value: _SOURCE.choice_labels.get(value, (value, value)) for value in _SOURCE.choices}
+
+
+def check_source(value) -> str | None:
+    """The source given to features without one: None (or empty), or one of :func:`source_choices`."""
+    if value is None or value == "":
+        return None
+    choices = source_choices()
+    if value not in choices:
+        raise OptionError("source", f"数据来源应为{'、'.join(z for z, _ in choices.values())}之一 · the source must be one "
+                                    f"of {', '.join(choices)}, not {str(value)[:40]!r}")
+    return value
+
+
 def check_swap(values) -> tuple[int, ...]:
     """Zero-based feature positions (ints, or digits 0-9 as text), each below readers.MAX_FEATURES, at most
     :data:`MAX_SWAP` of them; raise :class:`OptionError` otherwise."""
@@ -123,27 +141,30 @@ class Options:
     strict: bool = False
     #: Zero-based positions of the features whose lat/lon were given as lon/lat.
     swap: tuple[int, ...] = ()
+    #: The ``source`` (数据来源) given to features that have none (a 12345 hotline export has no such column);
+    #: None: a feature without one is refused, as the kind requires.
+    source: str | None = None
 
     @classmethod
     def check(cls, *, crs: str = "wgs84", encoding: str | None = None, mode: str = "append", repair: bool = False,
-              strict: bool = False, swap=()) -> Options:
+              strict: bool = False, swap=(), source: str | None = None) -> Options:
         """The options, each checked by its rule; raise :class:`OptionError` (bilingual, naming the option)."""
         try:
             crs = check_crs(crs if isinstance(crs, str) else "")
         except ValueError as exc:
             raise OptionError("crs", str(exc)) from None
         return cls(crs=crs, encoding=check_encoding(encoding), mode=check_mode(mode), repair=bool(repair),
-                   strict=bool(strict), swap=check_swap(swap))
+                   strict=bool(strict), swap=check_swap(swap), source=check_source(source))
 
     def to_dict(self) -> dict:
         """As JSON (an upload waiting for its publish keeps its options so)."""
         return {"crs": self.crs, "encoding": self.encoding, "mode": self.mode, "repair": self.repair,
-                "strict": self.strict, "swap": list(self.swap)}
+                "strict": self.strict, "swap": list(self.swap), "source": self.source}
 
     @classmethod
     def from_dict(cls, data: dict) -> Options:
         """Options kept by :meth:`to_dict` (checked again: the file they were kept in is only data)."""
-        known = {k: data[k] for k in ("crs", "encoding", "mode", "repair", "strict", "swap") if k in data}
+        known = {k: data[k] for k in ("crs", "encoding", "mode", "repair", "strict", "swap", "source") if k in data}
         return cls.check(**known)
 
     def changed(self, **values) -> Options:
@@ -239,9 +260,11 @@ class Fixes:
     shift: str | None = None
     crs: list = field(default_factory=list)
     repair: bool = False
+    #: features refused only because they name no source (数据来源): how many (the fix gives them one)
+    source: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.swap or self.gb18030 or self.shift or self.crs or self.repair)
+        return bool(self.swap or self.gb18030 or self.shift or self.crs or self.repair or self.source)
 
 
 @dataclass
@@ -348,8 +371,21 @@ class Importer:
         """Read and check ``file`` as a layer of ``kind``: the layer (its report holds every problem) and the
         notices of how it was read."""
         encoding, notices = reading_encoding(file, options.encoding)
-        layer = read_file(file.path, kind, encoding=encoding, crs=options.crs, repair=options.repair,
+        reading = kind
+        if options.source and "source" in kind.field_map:  # features without a source get the option's
+            reading = replace(kind, fields=tuple(replace(f, required=False) if f.name == "source" else f
+                                                 for f in kind.fields))
+        layer = read_file(file.path, reading, encoding=encoding, crs=options.crs, repair=options.repair,
                           source=file.label, swap=options.swap)
+        if reading is not kind:
+            layer.kind = kind
+            given = [props for props in layer.properties if not props.get("source")]
+            for props in given:
+                props["source"] = options.source
+            if given:
+                zh, en = source_choices()[options.source]
+                notices.append(f"{len(given)} 个要素未给出数据来源，按导入选项填为「{zh}」· {len(given)} features had no "
+                               f"source and were given {options.source!r} ({en}), as the import asked")
         check_districts(layer, self.live("districts"))
         return layer, notices
 
@@ -385,7 +421,17 @@ class Importer:
         return Fixes(swap=sorted({p.index for p in swaps}), swap_numbers=sorted({p.number for p in swaps}),
                      swap_places=[p.place for p in swaps], swap_names=[p.name or "" for p in swaps],
                      gb18030=bool(layer.report.fixes("gb18030")) and options.encoding != "gb18030",
-                     shift=shift, crs=crs, repair=not options.repair and _invalid_refused(layer))
+                     shift=shift, crs=crs, repair=not options.repair and _invalid_refused(layer),
+                     source=0 if options.source else _refused_for_no_source(layer))
+
+
+def _refused_for_no_source(layer: Layer) -> int:
+    """How many refused features lack a source (数据来源) and nothing else."""
+    return sum(1 for r in layer.refused if r.get("reasons") and all(_NO_SOURCE in why for why in r["reasons"]))
+
+
+#: The words of the schema's refusal of a feature without a source (layers.properties).
+_NO_SOURCE = "property 'source'"
 
 
 def _invalid_refused(layer: Layer) -> bool:

@@ -47,8 +47,9 @@ SUFFIXES = (".geojson", ".json", ".csv", ".gpkg", ".zip", ".kml", ".xlsx", ".osm
 OSM_SUFFIXES = (".osm", ".pbf")
 #: Limits for zipped uploads: total uncompressed size, compression ratio, number of members.
 ZIP_MAX_BYTES, ZIP_MAX_RATIO, ZIP_MAX_MEMBERS = 1 << 30, 200, 1000
-#: Column names that hold the feature id, in order of preference (编号 is what a Chinese spreadsheet calls it).
-ID_COLUMNS = ("id", "ID", "Id", "fid", "编号")
+#: Column names that hold the feature id, in order of preference (编号 is what a Chinese spreadsheet calls it;
+#: 工单编号 a 12345 hotline export's work-order number, so a re-exported ticket updates its complaint).
+ID_COLUMNS = ("id", "ID", "Id", "fid", "编号", "工单编号", "工单号")
 #: The most features one import may hold; counted before the features are read.
 MAX_FEATURES = 1_000_000
 _CSV_OPTIONS = {"X_POSSIBLE_NAMES": "lon,lng,longitude,x,经度", "Y_POSSIBLE_NAMES": "lat,latitude,y,纬度",

@@ -60,7 +60,7 @@ def with_cached_value(path, formula="1+2", value="3"):
 def test_a_hotline_export_reads_as_the_csv_rules_read_it(tmp_path):
     layer = read_file(hotline(tmp_path / "热线导出.xlsx"), get("complaints"))
     assert layer.report.ok, layer.report.text()
-    props = {p["工单编号"]: p for p in layer.properties}
+    props = dict(zip(layer.ids, layer.properties))  # the work-order number (工单编号) is the id
     assert [props[k]["received"] for k in ("GD001", "GD002", "GD003", "GD004")] == [
         "2026-11-03", "2026-11-04", "2026-11-05", "2026-11-06"]
     assert [props[k]["category"] for k in ("GD001", "GD002", "GD003", "GD004")] == ["noise", "obstruction", "odour", "noise"]
@@ -76,7 +76,7 @@ def test_a_hotline_export_reads_as_the_csv_rules_read_it(tmp_path):
 def test_a_formula_is_read_as_its_cached_value(tmp_path):
     path = with_cached_value(hotline(tmp_path / "cached.xlsx", title=False, extra_sheet=False))
     layer = read_file(path, get("complaints"))
-    assert {p["工单编号"]: p.get("text") for p in layer.properties}["GD004"] == "3"
+    assert dict(zip(layer.ids, (p.get("text") for p in layer.properties)))["GD004"] == "3"
     assert not [p for p in layer.report.problems if "header" in p.message or "sheets" in p.message]
 
 
@@ -172,9 +172,52 @@ def test_the_staff_import_page_takes_a_hotline_xlsx(staff_app, tmp_path):
     assert "受理记录" in html
     assert client.post("/staff/layers/complaints/publish", data=publish_form(page.get_data(as_text=True))).status_code == 302
     live = staff_app.extensions["store"].load(get("complaints"))
-    assert "GD003" in {p.get("工单编号") for p in live.properties}
+    assert "GD003" in live.ids  # the work-order number is the complaint's id: a re-export updates it
     history = unescape(client.get("/staff/layers/complaints/history").get_data(as_text=True))
     assert "热线导出.xlsx" in history
     refused = upload(client, "complaints", b"id,lon,lat\n", filename="fake.xlsx")
     assert "not an Excel workbook" in unescape(refused.get_data(as_text=True))
     assert re.search(r"0</strong> 个要素可发布|没有可发布", refused.get_data(as_text=True))
+
+
+def without_source(path):
+    """The hotline export as the hotline system really sends it: no 数据来源 column."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["工单编号", "受理时间", "诉求类型", "经度", "纬度", "诉求内容"])
+    sheet.append(["GD101", dt.datetime(2026, 11, 3, 22, 41), "噪音扰民", 120.3933, 36.0589, "夜间外摆喧哗"])
+    sheet.append(["GD102", dt.datetime(2026, 11, 4, 21, 0), "油烟", 120.3941, 36.0593, "油烟大"])
+    workbook.save(path)
+    return path
+
+
+def test_an_export_without_a_source_column_is_offered_the_fix_and_imported_with_it(app, runner, tmp_path):
+    path = without_source(tmp_path / "hotline.xlsx")
+    refused = runner.invoke(args=["layers", "import", "complaints", str(path), "--yes"])
+    assert refused.exit_code == 1 and "修正 fix: --source" in refused.stdout and "2 个要素只缺「数据来源」" in refused.stdout
+    done = runner.invoke(args=["layers", "import", "complaints", str(path), "--source", "official", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "2 个要素未给出数据来源，按导入选项填为「官方发布」" in done.stdout
+    live = app.extensions["store"].load(get("complaints"))
+    assert {live.properties[live.ids.index(i)]["source"] for i in ("GD101", "GD102")} == {"official"}
+    again = runner.invoke(args=["layers", "import", "complaints", str(path), "--source", "official", "--yes"])
+    assert "will add 0, update 0" in again.stdout  # the same tickets again add nothing
+    wrong = runner.invoke(args=["layers", "import", "complaints", str(path), "--source", "12345"])
+    assert wrong.exit_code == 2
+
+
+def test_the_import_page_offers_a_source_for_rows_without_one(staff_app, tmp_path):
+    client = login(staff_app.test_client(), "admin")
+    page = upload(client, "complaints", without_source(tmp_path / "h.xlsx").read_bytes(), filename="h.xlsx",
+                  mode="append")
+    html = unescape(page.get_data(as_text=True))
+    assert "2 个要素只因缺少「数据来源」被拒" in html and 'name="fix" value="source"' in html
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    fixed = client.post("/staff/layers/complaints/reread", data={
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html).group(1), "token": token,
+        "fix": "source", "source": "official"})
+    assert fixed.status_code == 200 and "<strong>2</strong> 个要素可发布" in fixed.get_data(as_text=True)
+    bad = client.post("/staff/layers/complaints/reread", data={
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html).group(1), "token": token,
+        "fix": "source", "source": "<b>"})
+    assert bad.status_code == 400

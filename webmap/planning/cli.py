@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import sys
 from pathlib import Path
@@ -123,7 +124,8 @@ def rules_set(path: Path, message: str, author: str | None, yes: bool):
         _fail([f"未保存：{path.name} 有 {len(exc.problems)} 处问题，现行规则未改变 · not saved: {len(exc.problems)} "
                "problems, the live ruleset is unchanged", *(f"  {where}: {why}" for where, why in exc.problems)])
     live = load_ruleset(get_store())
-    if proposal.version and proposal.version != live.version:
+    declared = json.loads(text).get("version")  # (it parsed above) None: a hand-written file; 0: the default's
+    if declared is not None and proposal.version != live.version:
         _fail(f"未保存：文件基于第 {proposal.version} 版，现行为第 {live.version} 版；请重新导出后再改 · not saved: the file "
               f"was exported from version {proposal.version}, the live ruleset is version {live.version}: export it "
               "again and make your change there (or set its \"version\" to the live one)")
