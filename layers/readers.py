@@ -498,6 +498,10 @@ def _read_gdal(path: Path, fmt: GdalFormat, kind, source: str, encoding: str | N
 
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an .xls, or a password-protected .xlsx
+#: What a workbook may unpack to (all its XML), and its shared strings part alone: openpyxl holds every shared
+#: string in memory (about 120 bytes each), so this part bounds the memory one upload can take. A 100,000-row
+#: hotline export with long texts unpacks to a few tens of MB; more is refused with the advice to send a CSV.
+XLSX_MAX_BYTES, XLSX_MAX_SHARED_STRINGS_BYTES = 300 << 20, 32 << 20
 #: The members every .xlsx workbook has (Office Open XML, ECMA-376).
 _XLSX_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
 
@@ -520,6 +524,13 @@ def _check_xlsx(path: Path) -> None:
     why = archive_problem(members)
     if why:
         raise Refused(why)
+    total = sum(m.file_size for m in members)
+    shared = sum(m.file_size for m in members if m.filename.lower().endswith("sharedstrings.xml"))
+    if total > XLSX_MAX_BYTES or shared > XLSX_MAX_SHARED_STRINGS_BYTES:
+        raise Refused(f"工作簿解压后过大（{total / 2**20:.0f} MB，其中共享文字 {shared / 2**20:.0f} MB），请另存为 CSV（UTF-8）后导入 · "
+                      f"the workbook unpacks to {total / 2**20:.0f} MB ({shared / 2**20:.0f} MB of shared text): at most "
+                      f"{XLSX_MAX_BYTES >> 20} MB ({XLSX_MAX_SHARED_STRINGS_BYTES >> 20} MB of shared text); save it as a "
+                      "CSV (UTF-8) and import that")
     names = {m.filename for m in members}
     if not all(part in names for part in _XLSX_PARTS):
         raise Refused("文件内容不是 Excel 工作簿 This zip is named .xlsx but holds no Excel workbook (no "

@@ -112,7 +112,16 @@ BOWTIE = {"type": "Polygon", "coordinates": [[[120.349, 36.088], [120.350, 36.08
     (json.dumps({"geometry": BOWTIE}), "自相交"),
     (json.dumps({"geometry": {"type": "Point", "coordinates": [116.39, 39.9]}}), "Qingdao"),
     (json.dumps({"geometry": {"type": "LineString", "coordinates": [[120.34, 36.08], [120.35, 36.09]]}}), "Point"),
-    (json.dumps({"geometry": {"type": "Point", "coordinates": ["a", 1]}}), "geometry"),
+    (json.dumps({"geometry": {"type": "Point", "coordinates": ["a", 1]}}), "two numbers"),
+    (json.dumps({"geometry": {"type": "Point", "coordinates": ["120.38", "36.06"]}}), "two numbers"),
+    (json.dumps({"geometry": {"type": "Point", "coordinates": [120.38]}}), "two numbers"),
+    (json.dumps({"geometry": {"type": "Polygon", "coordinates": [[[120.38, 36.06], [120.381, 36.061],
+                                                                 [120.381, 36.06]]]}}), "must be closed"),
+    (json.dumps({"geometry": {"type": "Polygon", "coordinates": [[[120.38 + i * 1e-7, 36.06] for i in range(10_001)]
+                                                                + [[120.38, 36.06]]]}}), "more than 10,000 points"),
+    (json.dumps({"geometry": TAIDONG, "properties": {"clear_walkway_m": -1}}), "clear_walkway_m"),
+    (json.dumps({"geometry": TAIDONG, "properties": {"capacity": 2.5}}), "capacity"),
+    (json.dumps({"geometry": TAIDONG, "properties": {"capacity": True}}), "capacity"),
     (json.dumps({"geometry": TAIDONG, "colour": "red"}), "unknown field 'colour'"),
     (json.dumps({"geometry": TAIDONG, "properties": {"colour": "red"}}), "no field 'colour'"),
     (json.dumps({"geometry": TAIDONG, "properties": {"name": {"a": 1}}}), "text or a number"),
@@ -129,6 +138,17 @@ def test_bad_input_is_a_bilingual_400_never_a_500(admin, raw, expected):
     assert response.status_code == 400 and response.is_json, response.get_data(as_text=True)[:300]
     detail = response.get_json()["detail"]
     assert expected in detail and "·" in detail and re.search(r"[\u4e00-\u9fff]", detail)
+
+
+def test_numbers_given_as_text_are_read_as_their_field_reads_them(admin):
+    answer = post(admin, CHECK, {"geometry": TAIDONG, "properties": {"clear_walkway_m": "2.5", "opening_hours":
+                                                                      "Mo-Su 10:00-21:00"}}).get_json()
+    assert answer["result"]["verdicts"][3]["status"] == "pass"
+
+
+def test_a_request_too_large_to_be_a_site_is_refused_before_it_is_read(admin):
+    response = post(admin, CHECK, None, raw=b" " * (2 << 20))
+    assert response.status_code == 413 and "larger than" in response.get_json()["detail"]
 
 
 def test_the_out_of_qingdao_reason_is_the_domain_s(admin):

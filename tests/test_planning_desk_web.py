@@ -184,3 +184,13 @@ def test_the_csv_has_a_bom_the_sheets_columns_and_formula_text_quoted(client, ru
         assert line[8] == row.result.verdict("R1").reason
     assert [r[1] for r in rows if r[0] == "x-formula"] == ["'" + HOSTILE["x-formula"]]
     assert [r[1] for r in rows if r[0] == "x-at"] == ["'" + HOSTILE["x-at"]]
+
+
+def test_reports_and_exports_share_the_download_limit():
+    limited = create_app({"TESTING": True, "BASEMAP": "none", "DOWNLOAD_RATE_LIMIT": "2 per minute"})
+    limited.extensions["store"].create_user("ed", password_hash(PASSWORD), "editor", [], actor="test")
+    client = login(limited.test_client())
+    answers = [client.get(url).status_code for url in ("/staff/planning/report.html", "/staff/planning/check-all.csv",
+                                                       "/staff/planning/report.html")]
+    assert answers == [200, 200, 429]
+    assert client.get("/staff/planning/").status_code == 200  # the pages themselves are not limited

@@ -174,13 +174,35 @@ def test_missing_or_unparsable_hours_near_homes_cannot_be_assessed():
     assert results[0].verdict("R3").status == "pass"  # R3 needs no hours
 
 
-def test_a_holiday_only_late_opening_counts_in_a_holiday_week():
+def test_a_holiday_only_late_opening_fails_in_the_worst_holiday_week_of_the_year_ahead():
     hours = "Mo-Su 10:00-22:00; PH 10:00-24:00"
+    # checked in an ordinary March week, the permit still covers the holidays ahead: the worst is National Day
     ordinary = check([site(opening_hours=hours)], week=dt.date(2026, 3, 4)).results[0].verdict("R1")
-    national_day = check([site(opening_hours=hours)], week=dt.date(2026, 10, 1)).results[0].verdict("R1")
-    assert ordinary.status == "pass" and national_day.status == "fail"
-    assert national_day.measured["minutes_in_window"] == 4 * 120  # Thursday 1 to Sunday 4 October are holidays
-    assert "（周四、周五、周六、周日）" in national_day.reason
+    assert ordinary.status == "fail" and ordinary.measured["week"] == "2026-09-28/2026-10-04"
+    assert ordinary.measured["minutes_in_window"] == 4 * 120  # Thursday 1 to Sunday 4 October are holidays
+    assert "（周四、周五、周六、周日）" in ordinary.reason and "未来一年最不利的一周：2026-09-28 起" in ordinary.reason
+    assert "the worst week of the year ahead, from 2026-09-28" in ordinary.reason
+    assert check([site(opening_hours="Mo-Su 10:00-22:00")], week=dt.date(2026, 3, 4)).results[0].verdict("R1").status == "pass"
+
+
+def test_seating_out_of_season_this_week_is_checked_over_its_season():
+    # checked in March, a May-September permit open until 23:30 still fails R1: its season comes
+    summer = check([site(season="May-Sep")], week=dt.date(2026, 3, 4)).results[0].verdict("R1")
+    assert summer.status == "fail" and summer.measured["week"].startswith("2026-05-")
+    assert summer.measured["minutes_in_window"] == 7 * 90
+    dated = check([site(opening_hours="Jun-Sep Mo-Su 17:00-24:00")], week=dt.date(2026, 3, 4)).results[0]
+    assert dated.verdict("R1").status == "fail" and dated.verdict("R1").measured["week"].startswith("2026-06-")
+    early = check([site(opening_hours="Mo-Su 10:00-23:30", season="May-Sep"), site("s2", opening_hours="Mo-Su 10:00-21:00",
+                                                                                 season="May-Sep")],
+                  week=dt.date(2026, 3, 4)).results[1].verdict("R1")
+    assert early.status == "pass" and "in any week of the year ahead" in early.reason
+    bad = check([site(season="summer")]).results[0].verdict("R1")
+    assert bad.status == "cannot_assess" and "外摆季节 season" in bad.reason
+
+
+def test_a_rule_whose_window_needs_the_calendar_passes_sites_with_nothing_near_in_any_year():
+    far = check([site(geometry=shapely.Point(-1000, -1000))], week=dt.date(2040, 6, 6)).results[0]
+    assert far.verdict("R2").status == "pass"  # no school within 50 m: the school days do not matter
 
 
 def test_an_edited_ruleset_changes_the_verdict():

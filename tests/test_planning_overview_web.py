@@ -104,7 +104,9 @@ def test_the_week_table_and_chart_show_seating_in_quiet_hours_near_homes(admin):
 def test_a_bad_week_is_a_bilingual_400_and_an_uncovered_year_a_clear_message(admin):
     response = admin.get("/staff/planning/week?week=2026-02-30")
     body = response.get_data(as_text=True)
-    assert response.status_code == 400 and "YYYY-MM-DD" in body and "周参数应为日期" in body
+    assert response.status_code == 400 and "YYYY-MM-DD" in body and "日期无效：week=" in body
+    for extreme in ("9999-12-31", "0001-01-01", "1900-01-01"):
+        assert admin.get(f"/staff/planning/week?week={extreme}").status_code == 400
     page = text(admin.get("/staff/planning/week?week=2040-06-01"))
     assert re.search(r'role="alert">节假日历未包含 2040 年的安排.*no arrangement for 2040', page)
     assert 'id="week-chart"' in page  # hours that do not depend on the calendar are still shown

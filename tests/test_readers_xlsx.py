@@ -115,6 +115,21 @@ def test_a_zip_that_is_not_a_workbook_and_a_zip_bomb_are_refused_before_unpackin
     assert "zip bomb" in read_file(bomb, get("complaints")).report.text()
 
 
+def test_a_workbook_of_too_much_shared_text_is_refused_before_openpyxl_holds_it(tmp_path):
+    # millions of tiny distinct strings, packed below the zip-bomb ratio by a stored incompressible member
+    import os
+
+    many = tmp_path / "strings.xlsx"
+    with zipfile.ZipFile(many, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/sharedStrings.xml", "<sst>" + "".join(f"<si><t>{i}</t></si>" for i in range(2_000_000))
+                         + "</sst>")
+        archive.writestr(zipfile.ZipInfo("xl/media/noise.bin"), os.urandom(1 << 20))
+    text = read_file(many, get("complaints")).report.text()
+    assert "shared text" in text and "CSV" in text and "zip bomb" not in text
+
+
 def test_too_many_columns_or_rows_are_refused(tmp_path, monkeypatch):
     wide = openpyxl.Workbook()
     wide.active.append(["lon", "lat"])

@@ -35,11 +35,50 @@ NEAREST_SHOWN = 5
 
 # --- input geometry ------------------------------------------------------------------------------------
 
+#: The most points a checked site may have (a drawn seating area has a handful; an import has its own limits).
+MAX_VERTICES = 10_000
+
+
+def _structure_problem(geojson: dict) -> str | None:
+    """Why the coordinates are not GeoJSON (RFC 7946: positions of two or three numbers, closed rings of four
+    or more) or are too many — checked on the raw lists before shapely sees them. None when they are."""
+    def position(p) -> bool:
+        return (isinstance(p, list) and len(p) in (2, 3)
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p))
+
+    coordinates = geojson.get("coordinates")
+    kind = geojson["type"]
+    if kind == "Point":
+        return None if position(coordinates) else ("点的坐标应为 [经度, 纬度] 两个数 · a Point's coordinates must be "
+                                                    "[longitude, latitude], two numbers")
+    polygons = [coordinates] if kind == "Polygon" else coordinates
+    if not isinstance(polygons, list) or not polygons:
+        return "多边形没有坐标 · the polygon has no coordinates"
+    count = 0
+    for polygon in polygons:
+        if not isinstance(polygon, list) or not polygon:
+            return "多边形的坐标应为环的列表 · a polygon's coordinates must be a list of rings"
+        for ring in polygon:
+            if not isinstance(ring, list) or not all(position(p) for p in ring[:MAX_VERTICES + 1]):
+                return "环的坐标应为 [经度, 纬度] 的列表 · a ring must be a list of [longitude, latitude] positions"
+            count += len(ring)
+            if count > MAX_VERTICES:
+                return (f"图形的点过多（超过 {MAX_VERTICES:,} 个）· the site has more than {MAX_VERTICES:,} points: "
+                        "draw the seating area more simply")
+            if len(ring) < 4 or ring[0] != ring[-1]:
+                return ("多边形的环未闭合（应至少 4 个点，首尾相同）· a polygon ring must be closed: at least 4 positions, "
+                        "the last the same as the first")
+    return None
+
+
 def site_geometry(geojson: dict):
     """The WGS-84 shapely geometry of a site a planner clicked or drew (a GeoJSON Point or Polygon);
     ValueError (Chinese · English) when it is not one, intersects itself or lies outside Qingdao."""
     if not isinstance(geojson, dict) or geojson.get("type") not in ("Point", "Polygon", "MultiPolygon"):
         raise ValueError("应为点或多边形（GeoJSON Point / Polygon）· the site must be a GeoJSON Point or Polygon")
+    problem = _structure_problem(geojson)
+    if problem:
+        raise ValueError(problem)
     try:
         geometry = shapely.geometry.shape(geojson)
     except Exception as exc:  # shapely raises several types for malformed coordinates
@@ -108,13 +147,8 @@ def _near_during(rule: Rule, sites: _Sites, places: Places | None, week: hours.W
         return [_cannot(rule, f"敏感点数据中没有{czh} · no {cen} among the protected places loaded")] * len(sites)
     bounds, found, dist, within = _near_pairs(sites.metric, tree, positions, distance)
     ids, names, categories = places.ids, places.names, places.categories
-    window = None
-    if rule.param("window"):
-        try:
-            window = hours.schedule(rule.param("window"), week)
-        except hours.CalendarError as exc:
-            return [_cannot(rule, f"{exc}")] * len(sites)
-    overlaps: dict[str, object] = {}
+    window = rule.param("window")  # read only for sites with a place within the distance
+    overlaps: dict[tuple, object] = {}
     out = []
     for i in range(len(sites)):
         first, inside = bounds[i], within[i]
@@ -146,27 +180,77 @@ def _near_during(rule: Rule, sites: _Sites, places: Places | None, week: hours.W
             out.append(_cannot(rule, f"{where_zh}，但缺少外摆营业时间 · {where_en}, but the seating has no "
                                      "opening_hours", measured, nearest))
             continue
-        if expression not in overlaps:
+        season = sites.properties[i].get("season") or None
+        key = (expression, season)
+        if key not in overlaps:
             try:
-                overlaps[expression] = hours.overlap(hours.schedule(expression, week), window)
+                overlaps[key] = _seating_overlap(str(expression), season and str(season), window, week)
             except (hours.HoursError, hours.CalendarError) as exc:
-                overlaps[expression] = exc
-        found_overlap = overlaps[expression]
+                overlaps[key] = exc
+        found_overlap = overlaps[key]
         if isinstance(found_overlap, Exception):
-            out.append(_cannot(rule, f"营业时间 hours: {found_overlap}", measured, nearest))
+            what = "外摆季节 season" if isinstance(found_overlap, hours.HoursError) and season and \
+                hours.check(str(season)) else "营业时间 hours"
+            out.append(_cannot(rule, f"{what}: {found_overlap}", measured, nearest))
             continue
-        measured = {**measured, "minutes_in_window": found_overlap.minutes, "week": str(week)}
+        found_overlap, worst, when_zh, when_en = found_overlap
+        measured = {**measured, "minutes_in_window": found_overlap.minutes, "week": str(worst)}
         if not found_overlap:
             out.append(Verdict(rule.id, rule.severity, "pass",
-                               f"{where_zh}，外摆不在{wzh}营业 · {where_en}, seating not open in {wen}",
+                               f"{where_zh}，外摆{when_zh}不在{wzh}营业 · {where_en}, seating not open in {wen}{when_en}",
                                measured, nearest))
             continue
         hzh, hen = found_overlap.describe()
         space = " " if hzh[:1].isdigit() else ""
         out.append(Verdict(rule.id, rule.severity, rule.severity,
-                           f"{where_zh}，外摆{space}{hzh} · {where_en}, seating {hen}",
+                           f"{where_zh}，外摆{space}{hzh}{when_zh} · {where_en}, seating {hen}{when_en}",
                            measured, nearest, _hours_condition(rule, found_overlap, wzh, wen)))
     return out
+
+
+#: How many weeks ahead dated hours (a season, months, dates, PH) are read, from the week checked.
+YEAR_WEEKS = 53
+
+
+def _seating_overlap(expression: str, season: str | None, window: str | None, week: hours.Week):
+    """When the seating (its ``opening_hours`` within its ``season``) is open inside the rule's ``window`` (None:
+    at any time): (Overlap, the week it was read over, zh and en words for that week or ""). Hours that are the
+    same every week are read over ``week``; dated ones (a season, months, dates, PH) over each week of the year
+    ahead, and the worst week is the answer (a check never passes because this week is out of season). Weeks
+    the holiday calendar does not cover are left out when others are read, and said so.
+    HoursError for hours (or a season) that do not parse; CalendarError when no week can be read."""
+    if season and (err := hours.check(season)):
+        raise hours.HoursError(err)
+
+    def seating(w: hours.Week) -> np.ndarray:
+        minutes = hours.schedule(expression, w)
+        return minutes & hours.schedule(season, w) if season else minutes
+
+    def inside(w: hours.Week) -> hours.Overlap:
+        open_minutes = seating(w)
+        return hours.overlap(open_minutes, hours.schedule(window, w) if window else np.ones_like(open_minutes))
+
+    if not (season or hours.dated(expression)):
+        return inside(week), week, "", ""
+    worst, worst_week, skipped, error = None, week, 0, None
+    for n in range(YEAR_WEEKS):
+        w = hours.Week(week.monday + dt.timedelta(weeks=n))
+        try:
+            found = inside(w)
+        except hours.CalendarError as exc:
+            skipped, error = skipped + 1, exc
+            continue
+        if worst is None or found.minutes > worst.minutes:
+            worst, worst_week = found, w
+    if worst is None:
+        raise error
+    left = (f"；节假日历未覆盖的 {skipped} 周未计" if skipped else "", f"; {skipped} weeks the holiday calendar does "
+            "not cover left out" if skipped else "")
+    if worst:
+        return (worst, worst_week, f"（季节或日期限定，未来一年最不利的一周：{worst_week.monday.isoformat()} 起{left[0]}）",
+                f" (dated hours: the worst week of the year ahead, from {worst_week.monday.isoformat()}{left[1]})")
+    return worst, week, f"在未来一年的任何一周都{left[0] and '（' + left[0][1:] + '）'}", \
+        f" in any week of the year ahead{left[1]}"
 
 
 def _hours_condition(rule: Rule, found: hours.Overlap, wzh: str, wen: str) -> str:
@@ -188,23 +272,27 @@ def _cannot(rule: Rule, reason: str, measured: dict | None = None, nearest=()) -
 
 
 def _min_value(rule: Rule, sites: _Sites, *_args) -> list[Verdict]:
+    from .kinds import outdoor_dining_kind
+
     name, minimum = rule.param("property"), rule.param("minimum")
+    declared = outdoor_dining_kind().field_map.get(name)
+    zh, en = (declared.zh, declared.en) if declared else (name, name)  # 人行道净宽（米）· Clear walkway (m)
     out = []
     for props in sites.properties:
         value = props.get(name)
         if value is None or value == "":
-            out.append(_cannot(rule, f"缺少 {name} · no {name}"))
+            out.append(_cannot(rule, f"缺少「{zh}」· no {en} ({name})"))
         elif isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-            out.append(_cannot(rule, f"{name} 不是数字（{value!r}）· {name} is not a number ({value!r})"))
+            out.append(_cannot(rule, f"「{zh}」不是数字（{value!r}）· {en} is not a number ({value!r})"))
         elif value < minimum:
             out.append(Verdict(rule.id, rule.severity, rule.severity,
-                               f"{name} {value:g} m < {minimum:g} m · {name} {value:g} m is below {minimum:g} m",
+                               f"{zh} {value:g} < {minimum:g} · {en} {value:g} is below {minimum:g}",
                                {name: value}, (),
-                               f"缩小外摆范围，留出至少 {minimum:g} m · shrink the seating to leave at least "
-                               f"{minimum:g} m to pass rule {rule.id}"))
+                               f"缩小外摆范围，使{zh}不少于 {minimum:g} · shrink the seating to leave {en} of at least "
+                               f"{minimum:g} to pass rule {rule.id}"))
         else:
-            out.append(Verdict(rule.id, rule.severity, "pass", f"{name} {value:g} m ≥ {minimum:g} m · {name} "
-                                                               f"{value:g} m ≥ {minimum:g} m", {name: value}))
+            out.append(Verdict(rule.id, rule.severity, "pass", f"{zh} {value:g} ≥ {minimum:g} · {en} "
+                                                               f"{value:g} ≥ {minimum:g}", {name: value}))
     return out
 
 

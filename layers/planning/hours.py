@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -86,6 +87,27 @@ class Week:
 
     def __str__(self) -> str:
         return f"{self.monday.isoformat()}/{(self.monday + dt.timedelta(days=6)).isoformat()}"
+
+
+#: The days a check may be made as of (and weeks read over): outside, a date is refused, not computed.
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+
+
+def parse_day(text: str, name: str = "date") -> dt.date:
+    """A day given as YYYY-MM-DD (a page's ``?as_of=``, the CLI's ``--as-of``); ValueError in Chinese and
+    English naming ``name`` when it is not one, or lies outside FIRST_DAY..LAST_DAY."""
+    shown = repr(str(text)[:40])
+    try:
+        if not isinstance(text, str) or len(text) != 10 or text[4] != "-" or text[7] != "-":
+            raise ValueError
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"日期无效：{name}={shown}，应为 YYYY-MM-DD · {name} must be a date YYYY-MM-DD, "
+                         f"not {shown}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"日期超出范围：{name}={shown}，应在 {FIRST_DAY} 至 {LAST_DAY} 之间 · {name} must be a date "
+                         f"from {FIRST_DAY} to {LAST_DAY}, not {shown}")
+    return day
 
 
 def week_of(day: dt.date | dt.datetime | None = None) -> Week:
@@ -165,12 +187,27 @@ def _minutes(oh: OpeningHours, start: dt.datetime, days: int) -> np.ndarray:
     return out
 
 
-def _same_every_kind(oh: OpeningHours, day: dt.date, own: np.ndarray) -> None:
+#: What in an expression makes the kind of day matter: public (or school) holidays, and weekdays (which a 调休
+#: moves: a Saturday worked in exchange is a working day).
+_HOLIDAY_WORDS = re.compile(r"\b(PH|SH)\b")
+_WEEKDAY_WORDS = re.compile(r"\b(Mo|Tu|We|Th|Fr|Sa|Su)\b")
+#: What makes an expression differ from one week to the next: months, dates, week numbers, years, holidays.
+_DATED_WORDS = re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|week|easter|PH|SH)\b|\b\d{4}\b")
+
+
+def dated(expression: str | None) -> bool:
+    """Whether ``expression`` can be open at different times in different weeks (months, dates, week numbers,
+    years, holidays): one week then says little, and a check reads the whole year ahead."""
+    return bool(expression) and bool(_DATED_WORDS.search(expression))
+
+
+def _same_every_kind(oh: OpeningHours, day: dt.date, own: np.ndarray, holidays: bool, weekdays: bool) -> None:
     """For a day the calendar does not cover: nothing to decide when the expression is open the same minutes
-    whatever kind of day it turns out to be (``22:00-06:00``, ``24/7``, ``Mo-Su 10:00-23:30``); otherwise (it
-    names ``PH``, or working days that a 调休 could move) CalendarError, so the rule says "cannot assess"."""
-    kinds = ["holiday", "weekend" if day.weekday() >= 5 else "workday"]
-    if day.weekday() >= 5:
+    whatever kind of day it turns out to be (``22:00-06:00``, ``24/7``, ``Mo-Su 10:00-23:30``, ``May-Sep``);
+    otherwise (it names ``PH``, or working days that a 调休 could move) CalendarError, so the rule says
+    "cannot assess"."""
+    kinds = ["holiday", "weekend" if day.weekday() >= 5 else "workday"] if holidays else []
+    if weekdays and day.weekday() >= 5:
         kinds.append("adjusted_workday")
     for kind in kinds:
         proxy = _proxy(day, kind)
@@ -183,12 +220,17 @@ def _schedule(expression: str, monday: dt.date) -> np.ndarray:
     oh = _parse(expression)
     week = Week(monday)
     minutes = _minutes(oh, week.start, 7)
+    holidays, weekdays = bool(_HOLIDAY_WORDS.search(expression)), bool(_WEEKDAY_WORDS.search(expression))
     for i, day in enumerate(week.days):
+        if not (holidays or weekdays):
+            break  # the kind of day changes nothing (22:00-06:00, 24/7, May-Sep)
         try:
             kind = day_kind(day)[0]
         except CalendarError:
-            _same_every_kind(oh, day, minutes[i * DAY:(i + 1) * DAY])
+            _same_every_kind(oh, day, minutes[i * DAY:(i + 1) * DAY], holidays, weekdays)
             continue
+        if not holidays and kind != "adjusted_workday":
+            continue  # without PH a holiday reads as its weekday and date, as the library reads it
         proxy = _proxy(day, kind)
         if proxy is not None:
             minutes[i * DAY:(i + 1) * DAY] = _minutes(oh, dt.datetime.combine(proxy, dt.time(), TZ), 1)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ..export import neutralize_formula
 from . import hours
 from .desk import SITES, ZONE_LAYERS, Desk
+from .hours import FIRST_DAY, LAST_DAY, parse_day
 from .kinds import CATEGORIES, COMPLAINT_CATEGORIES
 from .results import GRAVITY, STATUSES, CheckRun, SiteResult
 from .zones import ZoneMeasure
@@ -45,25 +46,6 @@ ZONE_COLUMNS = (
 )
 
 
-#: The days a check may be made as of (and weeks read over): outside, a date is refused, not computed.
-FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
-
-
-def parse_day(text: str, name: str = "date") -> dt.date:
-    """A day given as YYYY-MM-DD (a page's ``?as_of=``, the CLI's ``--as-of``); ValueError in Chinese and
-    English naming ``name`` when it is not one, or lies outside FIRST_DAY..LAST_DAY."""
-    shown = repr(str(text)[:40])
-    try:
-        if not isinstance(text, str) or len(text) != 10 or text[4] != "-" or text[7] != "-":
-            raise ValueError
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"日期无效：{name}={shown}，应为 YYYY-MM-DD · {name} must be a date YYYY-MM-DD, "
-                         f"not {shown}") from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise ValueError(f"日期超出范围：{name}={shown}，应在 {FIRST_DAY} 至 {LAST_DAY} 之间 · {name} must be a date "
-                         f"from {FIRST_DAY} to {LAST_DAY}, not {shown}")
-    return day
 
 
 def status_label(status: str) -> str:

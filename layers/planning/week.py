@@ -234,12 +234,4 @@ def parse_week(text: str | None, today: dt.date | None = None) -> hours.Week:
     for anything else."""
     if text is None or not str(text).strip():
         return hours.week_of(today)
-    text = str(text).strip()
-    try:
-        day = dt.date.fromisoformat(text) if len(text) == 10 else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise ValueError(f"周参数应为日期 YYYY-MM-DD（例：2026-09-07），而不是「{text[:40]}」 · week must be a date "
-                         f"YYYY-MM-DD (e.g. 2026-09-07), not {text[:40]!r}")
-    return hours.week_of(day)
+    return hours.week_of(hours.parse_day(str(text).strip(), "week"))

@@ -14,7 +14,7 @@ import uuid
 from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 
-from layers import jsontext
+from layers import fieldtypes, jsontext
 from layers.load import read_document
 from layers.planning import engine, geometry
 from layers.planning.desk import PLACES, SITES
@@ -32,6 +32,8 @@ from . import bp
 FORM_FIELDS = ("name", "opening_hours", "clear_walkway_m", "capacity", "season", "operator", "district", "source")
 _KEYS = {"geometry", "properties", "site_id"}
 _TEXT_LIMIT = 500
+#: The largest check request read (a seating area of engine.MAX_VERTICES points is well under it).
+MAX_BODY_BYTES = 1 << 20
 #: The status a saved site gets (layers/commonfields.py ``_STATUS``: a proposal, not yet a pilot). Its
 #: ``source`` is what the form says, one of the layer's own (``_SOURCE``); there is no default.
 SAVED_STATUS = "planned"
@@ -47,6 +49,9 @@ def _refuse(detail: str, status: int = 400, **extra):
 
 def _request_body():
     """The check request (geometry, properties, site_id), checked; or the 400 that says what is wrong."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return None, _refuse(f"请求过大（{request.content_length:,} 字节）· the request is larger than {MAX_BODY_BYTES:,} "
+                             f"bytes: a site is a point or a seating area of at most {engine.MAX_VERTICES:,} points", 413)
     report = Report("check")
     body = jsontext.parse_json(request.get_data(), report)
     if body is jsontext.REFUSED:
@@ -72,6 +77,20 @@ def _request_body():
                                  field=f"properties.{name}")
         if isinstance(value, str) and len(value) > _TEXT_LIMIT:
             return None, _refuse(f"{name} 太长 · {name} is longer than {_TEXT_LIMIT} characters",
+                                 field=f"properties.{name}")
+    for name, value in list(properties.items()):  # each value by its field's own rule, as an import checks it
+        fld = known[name]
+        if value is None or (isinstance(value, str) and not value.strip()) or name in ("source", "district") or \
+                fieldtypes.of(fld).schema.get("format") == "opening-hours" or fld.type == "opening_hours":
+            continue  # source and district are checked when a site is saved; hours that do not parse make the
+            # rules that need them say "cannot assess: hours …" (as for a stored site), not a refusal
+        try:
+            properties[name] = fieldtypes.from_text(fld, value.strip()) if isinstance(value, str) else value
+            reason = fieldtypes.check_value(fld, properties[name])
+        except ValueError as exc:
+            reason = str(exc)
+        if reason:
+            return None, _refuse(f"「{fld.zh}」{reason.split(' · ')[0]} · {fld.en} ({name}): {reason.split(' · ', 1)[-1]}",
                                  field=f"properties.{name}")
     site_id = body.get("site_id")
     if site_id is not None:

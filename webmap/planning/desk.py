@@ -19,6 +19,7 @@ from layers.planning.desk import PLACES
 from layers.planning.kinds import CATEGORIES, COMPLAINT_CATEGORIES
 from layers.planning.results import STATUSES
 
+from ..api import download_limit
 from ..db import get_desk
 from . import bp, cli_check  # noqa: F401  (cli_check adds ``flask --app webmap planning check``)
 
@@ -91,6 +92,7 @@ def index():
 
 
 @bp.route("/check-all.<any(xlsx, csv):fmt>")
+@download_limit
 def check_all_export(fmt: str):
     """The check-all table as a file, with the rows and order the page's query chooses."""
     report = _check_all()
@@ -115,6 +117,7 @@ def _report_page(template: str, fmt: str, name: str, **context):
 
 
 @bp.route("/sites/<site_id>/report.<any(html, pdf):fmt>")
+@download_limit
 def site_report(site_id: str, fmt: str):
     """One site's printable check sheet."""
     desk = get_desk()
@@ -131,6 +134,7 @@ def site_report(site_id: str, fmt: str):
 
 
 @bp.route("/report.<any(html, pdf):fmt>")
+@download_limit
 def district_report(fmt: str):
     """The district summary (all districts when none is chosen)."""
     desk = get_desk()
