@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .area import DISTRICT_NAMES
 from .commonfields import _NAME, _NAME_EN, _SCENE_POPUP, _SOURCE, SCENE_FIELDS
-from .planning.kinds import COMPLAINTS, OUTDOOR_DINING_FIELDS, SENSITIVE_SITES
+from .planning.kinds import COMPLAINTS, OUTDOOR_DINING_FIELDS, SENSITIVE_SITES, proposals_kind
 from .schema import Field, LayerKind, StyleRule
 
 KINDS: tuple[LayerKind, ...] = (
@@ -81,6 +81,8 @@ KINDS: tuple[LayerKind, ...] = (
     SENSITIVE_SITES,  # the planning desk's context layers (layers/planning/kinds.py)
     COMPLAINTS,  # staff only
 )
+# sites the planning desk checked and saved as proposals: the pilots' fields, staff only until made a pilot
+KINDS += (proposals_kind(next(kind for kind in KINDS if kind.id == "outdoor_dining_pilots")),)
 
 REGISTRY: dict[str, LayerKind] = {kind.id: kind for kind in KINDS}
 

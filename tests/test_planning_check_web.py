@@ -10,6 +10,7 @@ import pytest
 import shapely
 
 from layers.planning import geometry
+from layers.registry import REGISTRY
 from webmap import create_app
 
 from .conftest import ROOT, password_hash
@@ -27,7 +28,7 @@ def app():
     store = app.extensions["store"]
     store.create_user("admin", password_hash(PASSWORD), "admin", [], actor="test")
     store.create_user("ed", password_hash(PASSWORD), "editor", ["hq_clusters"], actor="test")
-    store.create_user("pilots", password_hash(PASSWORD), "editor", ["outdoor_dining_pilots"], actor="test")
+    store.create_user("pilots", password_hash(PASSWORD), "editor", ["outdoor_dining_proposals"], actor="test")
     return app
 
 
@@ -178,7 +179,7 @@ def test_the_page_is_the_map_with_the_form_and_the_save_button_only_for_those_wh
     assert 'id="check-config"' in admin.page and 'id="check-save"' in admin.page
     config = json.loads(re.search(r'id="check-config">(.*?)</script>', admin.page, re.S).group(1))
     assert [f["name"] for f in config["form"]][:3] == ["name", "opening_hours", "clear_walkway_m"]
-    assert set(config["kinds"]) == {"outdoor_dining_pilots", "sensitive_sites", "complaints"}
+    assert set(config["kinds"]) == {"outdoor_dining_pilots", "outdoor_dining_proposals", "sensitive_sites", "complaints"}
     editor = login(app, "ed")
     assert 'id="check-save"' not in editor.page and 'id="check-config"' in editor.page
     assert post(editor, CHECK, {"geometry": TAIDONG, "properties": LATE}).status_code == 200  # editors check too
@@ -186,38 +187,47 @@ def test_the_page_is_the_map_with_the_form_and_the_save_button_only_for_those_wh
 
 def pilots(app):
     store = app.extensions["store"]
-    return store.live_versions()["outdoor_dining_pilots"]
+    return store.live_versions()["outdoor_dining_proposals"]
 
 
-def test_save_as_a_proposed_pilot_adds_one_planned_feature_as_a_new_version_undone_by_rollback(app):
+def proposals(app) -> list[dict]:
+    layer = app.extensions["store"].load(REGISTRY["outdoor_dining_proposals"])
+    return [{"id": i, "properties": p, "geometry": shapely.geometry.mapping(g)}
+            for i, p, g in zip(layer.ids, layer.properties, layer.geometries)]
+
+
+def test_save_as_a_proposal_adds_one_planned_staff_only_feature_as_a_new_version_undone_by_rollback(app):
     client = login(app, "pilots")
     before = pilots(app)
-    features = app.test_client().get("/api/layers/outdoor_dining_pilots").get_json(force=True)["features"]
+    public = app.test_client().get("/api/layers/outdoor_dining_pilots").get_data()
+    features = proposals(app)
     body = {"geometry": TAIDONG, "properties": dict(LATE, source="survey"), "site_id": "od-taidong-residential"}
     response = post(client, SAVE, body)
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     saved = response.get_json()
     assert saved["version"] == before + 1 and saved["added"] == 1 and saved["id"].startswith("od-plan-")
-    after = app.test_client().get("/api/layers/outdoor_dining_pilots").get_json(force=True)["features"]
+    assert saved["layer"] == "outdoor_dining_proposals"
+    after = proposals(app)
     assert len(after) == len(features) + 1
     new = next(f for f in after if f["id"] == saved["id"])
     props = new["properties"]
     assert props["status"] == "planned" and props["source"] == "survey" and props["name"] == "台东测试外摆"
     assert props["district"] == "市北区" and props["opening_hours"] == "Mo-Su 17:00-01:00"
     assert "ruleset version 0: fail" in props["note"]
-    assert new["geometry"]["coordinates"] == TAIDONG["coordinates"]
-    assert {f["id"]: f for f in after if f["id"] != saved["id"]} == {f["id"]: f for f in features}
+    assert list(new["geometry"]["coordinates"]) == TAIDONG["coordinates"]
+    # a proposal, failing or not, is not public: not on the map, /api or /ogc; the pilot layer is unchanged
+    anonymous = app.test_client()
+    assert anonymous.get("/api/layers/outdoor_dining_pilots").get_data() == public
+    assert anonymous.get("/api/layers/outdoor_dining_proposals").status_code == 404
+    assert anonymous.get("/ogc/collections/outdoor_dining_proposals/items").status_code == 404
     store = app.extensions["store"]
-    entry = store.audit_log("outdoor_dining_pilots")[-1]
+    entry = store.audit_log("outdoor_dining_proposals")[-1]
     assert entry["actor"] == "pilots" and entry["detail"]["mode"] == "append" and entry["detail"]["added"] == 1
-    message = [v for v in store.history("outdoor_dining_pilots") if v["number"] == saved["version"]][0]["message"]
+    message = [v for v in store.history("outdoor_dining_proposals") if v["number"] == saved["version"]][0]["message"]
     assert "ruleset version 0" in message and "site check" in message
     # undone by a rollback to the version before
-    from layers.registry import REGISTRY
-
-    store.rollback(REGISTRY["outdoor_dining_pilots"], before, author="admin")
-    app.extensions["catalog_checked"] = 0  # (as the app does after its own publishes: seen at the next request)
-    assert len(app.test_client().get("/api/layers/outdoor_dining_pilots").get_json(force=True)["features"]) == len(features)
+    store.rollback(REGISTRY["outdoor_dining_proposals"], before, author="admin")
+    assert len(proposals(app)) == len(features)
 
 
 def test_a_drawn_area_is_saved_as_its_point_with_its_area(app, admin):
@@ -225,17 +235,16 @@ def test_a_drawn_area_is_saved_as_its_point_with_its_area(app, admin):
     drawn = {"type": "Polygon", "coordinates": [[[x, y], [x + 0.0001, y], [x + 0.0001, y + 0.00005], [x, y + 0.00005],
                                                  [x, y]]]}
     saved = post(admin, SAVE, {"geometry": drawn, "properties": dict(LATE, source="official")}).get_json()
-    new = next(f for f in app.test_client().get("/api/layers/outdoor_dining_pilots").get_json(force=True)["features"]
-               if f["id"] == saved["id"])
+    new = next(f for f in proposals(app) if f["id"] == saved["id"])
     assert new["geometry"]["type"] == "Point" and 40 < new["properties"]["area_m2"] < 60
     assert shapely.geometry.shape(drawn).contains(shapely.geometry.shape(new["geometry"]))
 
 
-def test_an_editor_without_the_pilot_layer_may_not_save_and_nothing_changes(app):
+def test_an_editor_without_the_proposals_layer_may_not_save_and_nothing_changes(app):
     editor = login(app, "ed")
     before = pilots(app)
     response = post(editor, SAVE, {"geometry": TAIDONG, "properties": dict(LATE, source="survey")})
-    assert response.status_code == 403 and "may not change outdoor_dining_pilots" in response.get_json()["detail"]
+    assert response.status_code == 403 and "may not change outdoor_dining_proposals" in response.get_json()["detail"]
     assert pilots(app) == before
 
 

@@ -65,7 +65,8 @@ def test_planning_kinds_are_registered_complaints_staff_only():
     registry's pilot kind is the one with the permit fields."""
     assert registry.get("sensitive_sites") is kinds.SENSITIVE_SITES and registry.get("complaints") is kinds.COMPLAINTS
     assert kinds.SENSITIVE_SITES.context and not kinds.SENSITIVE_SITES.shown and not kinds.SENSITIVE_SITES.staff_only
-    assert kinds.COMPLAINTS.staff_only and [k.id for k in registry.KINDS if k.staff_only] == ["complaints"]
+    assert kinds.COMPLAINTS.staff_only and [k.id for k in registry.KINDS if k.staff_only] == \
+        ["complaints", "outdoor_dining_proposals"]
     assert kinds.COMPLAINTS not in registry.PUBLIC_KINDS and kinds.SENSITIVE_SITES in registry.PUBLIC_KINDS
     assert [k for k in registry.KINDS if not k.staff_only] == list(registry.PUBLIC_KINDS)
     assert kinds.outdoor_dining_kind() is registry.get("outdoor_dining_pilots")

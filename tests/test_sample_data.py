@@ -15,7 +15,8 @@ from layers.registry import REGISTRY
 from .conftest import DATA, SHARED
 
 MINIMUM = {"commercial_districts": 6, "night_economy_zones": 6, "pedestrian_streets": 3,
-           "outdoor_dining_pilots": 12, "hq_clusters": 3, "districts": 10, "sensitive_sites": 20, "complaints": 10}
+           "outdoor_dining_pilots": 12, "hq_clusters": 3, "districts": 10, "sensitive_sites": 20, "complaints": 10,
+           "outdoor_dining_proposals": 0}  # proposals start empty: planners save them from the site check
 #: The planning desk's sample layers (layers.planning.samples): "source": "sample" on every feature, and the
 #: file's note says they are invented (they carry no per-feature note: their kinds declare none).
 PLANNING = ("sensitive_sites", "complaints")

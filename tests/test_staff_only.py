@@ -38,7 +38,7 @@ def _body(response) -> str:
 
 
 def test_complaints_are_registered_staff_only_and_loaded():
-    assert [k.id for k in KINDS if k.staff_only] == ["complaints"]
+    assert [k.id for k in KINDS if k.staff_only] == ["complaints", "outdoor_dining_proposals"]
     assert "complaints" not in [k.id for k in PUBLIC_KINDS] and "sensitive_sites" in [k.id for k in PUBLIC_KINDS]
 
 

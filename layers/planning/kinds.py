@@ -97,4 +97,15 @@ def outdoor_dining_kind() -> LayerKind:
     return registry.get("outdoor_dining_pilots")
 
 
+def proposals_kind(pilots: LayerKind) -> LayerKind:
+    """Sites a planner checked on the planning desk and saved as proposals (拟设外摆点): the pilots' fields and
+    style, **staff only** — a proposal, passing or not, is not on the public map; once approved it is added
+    to the pilot layer through the normal import or editor."""
+    return replace(pilots, id="outdoor_dining_proposals", z_order=pilots.z_order, zh="拟设外摆点",
+                   en="Outdoor-dining proposals", description_zh="规划工作台检查后保存的拟设外摆点（仅工作人员可见）",
+                   description_en="Sites checked on the planning desk and saved as proposals (staff only)",
+                   staff_only=True, shown=False,
+                   style={**pilots.style, "fillColor": "#9b5de5"})
+
+
 PLANNING_KINDS: tuple[LayerKind, ...] = (SENSITIVE_SITES, COMPLAINTS)

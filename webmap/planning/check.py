@@ -21,6 +21,7 @@ from layers.planning.desk import PLACES, SITES
 from layers.planning.kinds import CATEGORIES, outdoor_dining_kind
 from layers.planning.results import STATUSES
 from layers.problems import Report
+from layers.registry import REGISTRY
 from layers.store import Conflict
 
 from .. import mapshell
@@ -37,6 +38,9 @@ MAX_BODY_BYTES = 1 << 20
 #: The status a saved site gets (layers/commonfields.py ``_STATUS``: a proposal, not yet a pilot). Its
 #: ``source`` is what the form says, one of the layer's own (``_SOURCE``); there is no default.
 SAVED_STATUS = "planned"
+#: Where a checked site is saved: the staff-only proposals layer (a proposal, passing or not, is not on the public
+#: map; an approved one is added to the pilot layer through the normal import or editor).
+PROPOSALS = "outdoor_dining_proposals"
 
 
 def _fields() -> dict:
@@ -130,19 +134,20 @@ def check():
     shell = mapshell.checker(basemap)
     desk = get_desk()
     kinds = {kind_id: get_staff_catalog().get(kind_id).kind.to_public()
-             for kind_id in (SITES, PLACES, "complaints") if kind_id in get_staff_catalog()}
+             for kind_id in (SITES, PROPOSALS, PLACES, "complaints") if kind_id in get_staff_catalog()}
     fields = _fields()
     config = dict(shell.config, kinds=kinds,
                   urls={"check": url_for("planning.check_json"), "save": url_for("planning.check_save"),
                         "layers": {k: url_for("staff.data", layer_id=k) for k in kinds},
-                        "history": url_for("staff.history", layer_id=SITES),
+                        "history": url_for("staff.history", layer_id=PROPOSALS),
                         "districts": url_for("api.layer", layer_id="districts")},
                   form=[dict(next(f for f in kinds.get(SITES, outdoor_dining_kind().to_public())["fields"]
                                   if f["name"] == name)) for name in FORM_FIELDS if name in fields],
                   statuses={k: list(v) for k, v in STATUSES.items()}, categories={k: list(v) for k, v in CATEGORIES.items()},
                   rules=[{"id": r.id, "title": {"zh": r.title_zh, "en": r.title_en}, "severity": r.severity}
                          for r in desk.ruleset],
-                  ruleset=desk.ruleset.version, can_save=current_user.can_edit(SITES))
+                  ruleset=desk.ruleset.version, can_save=current_user.can_edit(PROPOSALS),
+                  save_layer={"id": PROPOSALS, "zh": REGISTRY[PROPOSALS].zh, "en": REGISTRY[PROPOSALS].en})
     return render_template("planning/check.html", shell=shell, config=config, ruleset=desk.ruleset)
 
 
@@ -170,8 +175,8 @@ def check_json():
 def check_save():
     """Save the checked site as a new outdoor-dining pilot with status ``planned`` (append: nothing existing
     changes; a new version, undone by a rollback). A drawn area is saved as its point, with its area."""
-    if not current_user.can_edit(SITES):
-        return _refuse(f"你不能修改外摆试点图层 · you may not change {SITES}", 403)
+    if not current_user.can_edit(PROPOSALS):
+        return _refuse(f"你不能修改拟设外摆点图层 · you may not change {PROPOSALS}", 403)
     body, refused = _request_body()
     if refused:
         return refused
@@ -193,7 +198,7 @@ def check_save():
                              f"desk's site check; verdict against ruleset version {version}: {en}")
     feature = {"type": "Feature", "id": f"od-plan-{uuid.uuid4().hex[:10]}", "properties": props,
                "geometry": geometry.geojson(geometry.site_point(site))}
-    layer = read_document({"type": "FeatureCollection", "features": [feature]}, outdoor_dining_kind(),
+    layer = read_document({"type": "FeatureCollection", "features": [feature]}, REGISTRY[PROPOSALS],
                           source="planning check")
     if not layer.report.ok or len(layer) != 1:
         return _refuse("未保存，请先修正 · not saved: fix these first",
@@ -207,4 +212,4 @@ def check_save():
         return _refuse(f"未保存 · not saved: {exc}", 409)
     catalog_changed()
     return {"version": new.number, "added": new.added, "id": feature["id"], "name": name,
-            "history": url_for("staff.history", layer_id=SITES)}
+            "layer": PROPOSALS, "history": url_for("staff.history", layer_id=PROPOSALS)}
