@@ -97,3 +97,20 @@ def test_restore_prints_what_changes_and_makes_a_new_version(app, runner):
     assert "(restores v0)" in rules(runner, "history").stdout
     assert rules(runner, "restore", "2", "--yes").exit_code == 1  # the same as the live one
     assert "no version 9" in rules(runner, "restore", "9", "--yes").stderr
+
+
+def test_a_changed_value_still_written_in_the_titles_is_pointed_out_before_saving():
+    import json as _json
+
+    from layers.planning.rules import DEFAULT, Ruleset
+    from webmap.planning import rules_form
+
+    data = _json.loads(_json.dumps(DEFAULT))
+    data["rules"][0]["params"].update(distance_m=40, window="23:00-06:00")
+    warnings = rules_form.stale_wording(Ruleset.from_dict(DEFAULT), Ruleset.from_dict(data))
+    assert len(warnings) == 2
+    assert warnings[0].startswith("R1 的标题（中文）、标题（英文）仍写着「30」") and "now 40.0" not in warnings[0]
+    assert "still say '22:00'" in warnings[1] and "时段说明（中文）" in warnings[1]
+    data["rules"][0]["title"] = {"zh": "居民小区 40 米内夜间外摆", "en": "Seating open in quiet hours within 40 m of homes"}
+    assert len(rules_form.stale_wording(Ruleset.from_dict(DEFAULT), Ruleset.from_dict(data))) == 1
+    assert "! 注意 check: R1" in "\n".join(rules_form.difference_lines(Ruleset.from_dict(DEFAULT), Ruleset.from_dict(data)))

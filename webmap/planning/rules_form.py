@@ -141,7 +141,49 @@ def differences(before: Ruleset, after: Ruleset) -> dict:
                 rows.append({"rule": rule_id, "field": name, "label": _label(name),
                              "old": _value_words(old.kind, name.removeprefix("params."), a.get(name)),
                              "new": _value_words(new.kind, name.removeprefix("params."), b.get(name))})
-    return {**ids, "rows": rows, "empty": not (ids["added"] or ids["removed"] or ids["changed"])}
+    return {**ids, "rows": rows, "empty": not (ids["added"] or ids["removed"] or ids["changed"]),
+            "warnings": stale_wording(before, after)}
+
+
+#: The words of a rule a person reads (titles, the window's name) and the parameters they usually quote.
+_WORDING = ("title.zh", "title.en", "params.window_zh", "params.window_en")
+_QUOTED = ("params.distance_m", "params.window", "params.min_count", "params.days", "params.minimum")
+
+
+def _quoted(value) -> list[str]:
+    """How a parameter's value is written in a title: 30 (for 30.0), or each clock time of a window."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [number(value)]
+    if isinstance(value, str):
+        return re.findall(r"\d{1,2}:\d{2}", value)
+    return []
+
+
+def stale_wording(before: Ruleset, after: Ruleset) -> list[str]:
+    """Where a changed parameter's old value is still written in the rule's unchanged words (a title that says
+    "30 米" once the distance is 40): the page and the CLI say so before saving, since reports print the
+    titles. Words that changed with the value are taken as the author's."""
+    out = []
+    for rule_id in changed_rules(before, after)["changed"]:
+        a, b = _flat(before.get(rule_id)), _flat(after.get(rule_id))
+        for name in _QUOTED:
+            if a.get(name) == b.get(name):
+                continue
+            new_words = set(_quoted(b.get(name)))
+            for old in _quoted(a.get(name)):
+                if old in new_words:
+                    continue
+                stale = [w for w in _WORDING if a.get(w) == b.get(w) and re.search(
+                    rf"(?<![\d.:]){re.escape(old)}(?![\d:])", str(b.get(w) or ""))]
+                if stale:
+                    out.append(f"{rule_id} 的{'、'.join(_label(w).split(' · ')[0] for w in stale)}仍写着「{old}」，但"
+                               f"{_label(name).split(' · ')[0]}已改为「{_value_words(after.get(rule_id).kind, name[7:], b.get(name))}」："
+                               f"报告会印出这些文字，请一并修改 · {rule_id}'s "
+                               f"{', '.join(_label(w).split(' · ')[-1] for w in stale)} still say {old!r} but "
+                               f"{_label(name).split(' · ')[-1]} is now {' '.join(_quoted(b.get(name))) or b.get(name)!r}: reports "
+                               "print these words, "
+                               "change them too")
+    return out
 
 
 def difference_lines(before: Ruleset, after: Ruleset) -> list[str]:
@@ -157,6 +199,7 @@ def difference_lines(before: Ruleset, after: Ruleset) -> list[str]:
         lines.append(f"- 删除 removed {rule_id}: {before.get(rule_id).title}")
     for row in diff["rows"]:
         lines.append(f"~ 修改 changed {row['rule']} {row['label']}: {row['old']} → {row['new']}")
+    lines += [f"! 注意 check: {warning}" for warning in diff["warnings"]]
     return lines
 
 
