@@ -130,13 +130,17 @@ def test_the_statistics_tables_hold_the_sample_figures_by_location(app, admin):
     taidong = cells(page, "commercial-table", "台东商圈")
     assert taidong[0].startswith("台东商圈") and "1,911,018" in taidong
     assert "所在区" in page and 'id="mismatches">无' in page
+    districts = re.search(r'<table[^>]*id="districts-table".*?</thead>', page, re.S).group(0)
+    assert districts.count("投诉 Complaints</th>") == 1 and "面积 Area (km²)" in districts
+    assert re.search(r'<tr data-id="370211">.*?data-field="area">2,129.75<', page, re.S)  # Huangdao, km²
+    assert "../shared" not in page and "copied from" not in page and "青岛市统计局" in page
     chart = island(page, "stats-data")
     assert [d["name"] for d in chart["districts"]][:2] == ["市南区", "市北区"] and chart["districts"][0]["seats"] == 188
 
 
 def test_the_statistics_download_as_csv(admin):
     response = admin.get("/staff/planning/stats.csv")
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]
     body = response.data.decode("utf-8")
     assert body.startswith("\ufeff")
@@ -190,8 +194,14 @@ def test_the_week_chart_is_drawn_in_a_browser_without_errors(app, browser, serve
     page.goto(server.url + "/staff/planning/week?week=2026-09-09")
     page.wait_for_selector("#week-chart canvas")
     assert page.locator("#week-chart canvas").first.bounding_box()["height"] > 200
+    page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(server.url + "/staff/planning/stats")
     page.wait_for_selector("#stats-verdicts-chart canvas")
+    # the wide table scrolls inside its box; the page itself is not wider than the screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    box = page.evaluate("(() => { const w = document.querySelector('.stats-wrap'); "
+                        "return [w.scrollWidth, w.clientWidth, getComputedStyle(w).overflowX]; })()")
+    assert box[0] > box[1] and box[2] == "auto"
     page.close()
     assert errors == []
 

@@ -83,7 +83,8 @@ def stats_csv():
     for row in statistics.csv_rows(_statistics(), which):
         writer.writerow([neutralize_formula(v) if isinstance(v, str) else v for v in row])
     body = ("\ufeff" + out.getvalue()).encode("utf-8")
-    return send_file(io.BytesIO(body), mimetype="text/csv; charset=utf-8", as_attachment=True,
+    # mimetype text/csv: Flask adds "; charset=utf-8" itself (giving it here doubled the parameter)
+    return send_file(io.BytesIO(body), mimetype="text/csv", as_attachment=True,
                      download_name=f"planning-stats-{which}.csv")
 
 
