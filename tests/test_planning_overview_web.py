@@ -162,6 +162,10 @@ def test_the_targets_page_cites_sections_and_says_no_data_honestly(admin):
     assert '<progress max="100" value="100"' in page
     assert cells(page, "targets-table", "浮山湾")[2].startswith("四.12")
     assert "国家级 · national" in cells(page, "targets-table", "台东步行街争创")[3]
+    t4 = cells(page, "targets-table", "探索 24 小时营业区试点")
+    assert "试点中 1，运营中 0" in t4[4] and "1 / 1（100%）已达成" in t4[5]  # the plan asks to explore pilots
+    period = re.search(r'id="plan-period">(.*?)</p>', page, re.S).group(1)
+    assert "方案期限 2023-2025 年" in period and "截至" in period
 
 
 def test_echarts_is_served_by_the_app(app):
@@ -225,7 +229,7 @@ def test_admins_edit_the_targets_as_versions_and_can_restore_the_shipped_ones():
     body["targets"][0]["measure"] = "nope"
     refused = admin.post("/staff/planning/targets/edit", data={"csrf_token": token, "expected_version": "0",
                                                                "body": json.dumps(body, ensure_ascii=False)})
-    assert refused.status_code == 400 and "targets[0].measure" in refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "targets[0]（T1）.measure" in refused.get_data(as_text=True)
     assert "&#34;nope&#34;" in refused.get_data(as_text=True) or "&quot;nope&quot;" in refused.get_data(as_text=True)
     body["targets"][0]["measure"] = "night_zones_provincial_or_above"
     body["targets"][0]["target"] = {"min": 0, "max": 5}
@@ -239,8 +243,13 @@ def test_admins_edit_the_targets_as_versions_and_can_restore_the_shipped_ones():
     stale = admin.post("/staff/planning/targets/edit", data={"csrf_token": token, "expected_version": "0",
                                                              "body": json.dumps(body, ensure_ascii=False)})
     assert stale.status_code == 409
+    review = text(admin.post("/staff/planning/targets/restore", data={"csrf_token": token, "number": "0",
+                                                                      "expected_version": "1"}))
+    assert "确认恢复" in review and "修改 changed T1：maximum" not in review and "T1" in review
+    assert re.search(r'id="restore-changes">.*?T1：minimum', review, re.S)  # what changes, before it does
+    assert "version 1" in text(admin.get("/staff/planning/targets"))  # nothing restored yet
     restored = admin.post("/staff/planning/targets/restore", data={"csrf_token": token, "number": "0",
-                                                                   "expected_version": "1"})
+                                                                   "expected_version": "1", "confirm": "yes"})
     assert restored.status_code == 302
     page = text(admin.get("/staff/planning/targets"))
     assert "version 2" in page and "0 / 3-5（0%）未达成" in cells(page, "targets-table", "创建 3 至 5 家")[5]
