@@ -206,6 +206,12 @@ def test_the_week_chart_is_drawn_in_a_browser_without_errors(app, browser, serve
     box = page.evaluate("(() => { const w = document.querySelector('.stats-wrap'); "
                         "return [w.scrollWidth, w.clientWidth, getComputedStyle(w).overflowX]; })()")
     assert box[0] > box[1] and box[2] == "auto"
+    # the printable district summary: no favicon request, its print script allowed by the CSP
+    page.goto(server.url + "/staff/planning/report.html?district=崂山区")
+    assert page.locator("#no-sites").is_visible() and page.locator("#pdf-link").is_visible()
+    page.evaluate("window.print = () => { document.body.dataset.printed = 'yes'; }")
+    page.click("#print-link")
+    assert page.evaluate("document.body.dataset.printed") == "yes"
     page.close()
     assert errors == []
 
