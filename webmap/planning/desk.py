@@ -96,9 +96,9 @@ def index():
 def check_all_export(fmt: str):
     """The check-all table as a file, with the rows and order the page's query chooses."""
     report = _check_all()
-    rows, _chosen = _rows(report)
+    rows, chosen = _rows(report)
     if fmt == "xlsx":
-        body, mimetype = tables.to_xlsx(report, rows), \
+        body, mimetype = tables.to_xlsx(report, rows, chosen), \
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         body, mimetype = tables.to_csv(report, rows), "text/csv"
