@@ -97,6 +97,16 @@ def test_an_editor_sees_every_site_and_zone_with_the_runs_facts(client, run):
     assert "/staff/planning/sites/od-licun/report.html" in html and "/staff/planning/sites/od-licun/report.pdf" in html
 
 
+def test_a_place_that_only_touches_a_zones_edge_is_not_counted_inside(client, run):
+    """金沙滩度假公寓 overlaps 金沙滩啤酒城 by a sliver (0.015 m²): listed as touching the edge, not inside."""
+    beach = next(z for z in run.zones if z.name == "金沙滩啤酒城")
+    assert beach.residents_inside() == 0 and beach.residential_share == 0.0
+    assert [p.name for p in beach.edge] == ["金沙滩度假公寓"]
+    assert all(z.residential_share > 0 for z in run.zones if z.residents_inside())  # a home inside has a share
+    row = re.search(r'<tr data-zone="[^"]+"><td>金沙滩啤酒城</td>(.*?)</tr>', page(client), re.S).group(1)
+    assert "<td>0</td>" in row and "仅与边界相接（不计入）" in row and "金沙滩度假公寓" in row
+
+
 def test_filters_choose_rows_on_the_server(client, run):
     html = page(client, "&district=市北区&status=fail")
     expected = {str(r.id) for r in run.sites if r.district == "市北区" and r.status == "fail"}
