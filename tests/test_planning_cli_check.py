@@ -14,6 +14,7 @@ from layers.planning.desk import load_ruleset, restore_ruleset, save_ruleset
 from layers.planning.rules import DEFAULT
 from layers.registry import REGISTRY
 from webmap import create_app
+from webmap.planning.cli_check import display_width
 
 from .conftest import feature_collection, point
 
@@ -78,6 +79,19 @@ def test_cannot_assess_is_0_unless_strict(app, ruleset):
     assert result.exit_code == 0 and "无法判断 cannot assess 1" in result.output
     assert "R4:cannot_assess" in next(line for line in result.output.splitlines() if line.startswith("x-no-walkway"))
     assert check(app, "--strict").exit_code == 1
+    # the names line up although "无法判断 cannot assess" is longer and CJK characters take two columns
+    labels = ("通过 pass", "提示 warn", "不通过 fail", "无法判断 cannot assess")
+    starts = set()
+    for line in result.output.splitlines()[1:-1]:
+        label = next(lb for lb in labels if f"  {lb} " in line)
+        end = line.index(f"  {label} ") + len(label) + 2
+        name_at = end + len(line[end:]) - len(line[end:].lstrip(" "))
+        starts.add(display_width(line[:name_at]))
+    assert len(starts) == 1, starts
+
+
+def test_display_width_counts_cjk_as_two_columns():
+    assert display_width("abc") == 3 and display_width("无法判断 x") == 10 and display_width("（") == 2
 
 
 def test_each_output_format_is_a_readable_file(app, tmp_path):

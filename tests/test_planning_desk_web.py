@@ -97,6 +97,16 @@ def test_an_editor_sees_every_site_and_zone_with_the_runs_facts(client, run):
     assert "/staff/planning/sites/od-licun/report.html" in html and "/staff/planning/sites/od-licun/report.pdf" in html
 
 
+def test_a_place_that_only_touches_a_zones_edge_is_not_counted_inside(client, run):
+    """金沙滩度假公寓 overlaps 金沙滩啤酒城 by a sliver (0.015 m²): listed as touching the edge, not inside."""
+    beach = next(z for z in run.zones if z.name == "金沙滩啤酒城")
+    assert beach.residents_inside() == 0 and beach.residential_share == 0.0
+    assert [p.name for p in beach.edge] == ["金沙滩度假公寓"]
+    assert all(z.residential_share > 0 for z in run.zones if z.residents_inside())  # a home inside has a share
+    row = re.search(r'<tr data-zone="[^"]+"><td>金沙滩啤酒城</td>(.*?)</tr>', page(client), re.S).group(1)
+    assert "<td>0</td>" in row and "仅与边界相接（不计入）" in row and "金沙滩度假公寓" in row
+
+
 def test_filters_choose_rows_on_the_server(client, run):
     html = page(client, "&district=市北区&status=fail")
     expected = {str(r.id) for r in run.sites if r.district == "市北区" and r.status == "fail"}
@@ -161,6 +171,9 @@ def test_the_xlsx_has_the_sites_zones_and_about_cell_by_cell(client, run):
     for excel_row, zone in zip(zones.iter_rows(min_row=2), run.zones):
         assert excel_row[5].value == zone.residents_inside()
         assert excel_row[6].value == pytest.approx(zone.residential_share, abs=1e-4)
+        assert excel_row[6].number_format == "0.0%"  # a number shown as a percent
+    assert sites.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(head))}{sites.max_row}"
+    assert zones.auto_filter.ref and zones.auto_filter.ref.startswith("A1:")
     about = {r[0].value: r[1].value for r in book["about"].iter_rows(min_row=2)}
     assert about["规则集版本 Ruleset version"] == run.run.ruleset.version
     assert about["规则集摘要 Ruleset digest"] == run.run.ruleset.digest
@@ -168,6 +181,12 @@ def test_the_xlsx_has_the_sites_zones_and_about_cell_by_cell(client, run):
     assert about["营业时间计算周 Week the hours are read over"] == "2026-09-07/2026-09-13"
     assert about["数据版本 Data version: outdoor_dining_pilots"] == run.data["outdoor_dining_pilots"] == 2
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", about["生成时间（北京时间） Generated (Beijing time)"])
+    assert "none (every site)" in about["筛选与排序 Filter and sort"] and "sort: name 升序" in about["筛选与排序 Filter and sort"]
+    filtered = openpyxl.load_workbook(io.BytesIO(client.get(
+        f"/staff/planning/check-all.xlsx?as_of={AS_OF}&week={WEEK}&district=市北区&sort=seats&order=desc").data))
+    query = {r[0].value: r[1].value for r in filtered["about"].iter_rows(min_row=2)}["筛选与排序 Filter and sort"]
+    assert "district=市北区" in query and "seats 降序 descending" in query
+    assert f"{filtered['外摆点 sites'].max_row - 1} / {len(run.sites)}" in query
 
 
 def test_the_csv_has_a_bom_the_sheets_columns_and_formula_text_quoted(client, run):

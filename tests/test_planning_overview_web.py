@@ -130,13 +130,17 @@ def test_the_statistics_tables_hold_the_sample_figures_by_location(app, admin):
     taidong = cells(page, "commercial-table", "台东商圈")
     assert taidong[0].startswith("台东商圈") and "1,911,018" in taidong
     assert "所在区" in page and 'id="mismatches">无' in page
+    districts = re.search(r'<table[^>]*id="districts-table".*?</thead>', page, re.S).group(0)
+    assert districts.count("投诉 Complaints</th>") == 1 and "面积 Area (km²)" in districts
+    assert re.search(r'<tr data-id="370211">.*?data-field="area">2,129.75<', page, re.S)  # Huangdao, km²
+    assert "../shared" not in page and "copied from" not in page and "青岛市统计局" in page
     chart = island(page, "stats-data")
     assert [d["name"] for d in chart["districts"]][:2] == ["市南区", "市北区"] and chart["districts"][0]["seats"] == 188
 
 
 def test_the_statistics_download_as_csv(admin):
     response = admin.get("/staff/planning/stats.csv")
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]
     body = response.data.decode("utf-8")
     assert body.startswith("\ufeff")
@@ -158,6 +162,10 @@ def test_the_targets_page_cites_sections_and_says_no_data_honestly(admin):
     assert '<progress max="100" value="100"' in page
     assert cells(page, "targets-table", "浮山湾")[2].startswith("四.12")
     assert "国家级 · national" in cells(page, "targets-table", "台东步行街争创")[3]
+    t4 = cells(page, "targets-table", "探索 24 小时营业区试点")
+    assert "试点中 1，运营中 0" in t4[4] and "1 / 1（100%）已达成" in t4[5]  # the plan asks to explore pilots
+    period = re.search(r'id="plan-period">(.*?)</p>', page, re.S).group(1)
+    assert "方案期限 2023-2025 年" in period and "截至" in period
 
 
 def test_echarts_is_served_by_the_app(app):
@@ -190,8 +198,20 @@ def test_the_week_chart_is_drawn_in_a_browser_without_errors(app, browser, serve
     page.goto(server.url + "/staff/planning/week?week=2026-09-09")
     page.wait_for_selector("#week-chart canvas")
     assert page.locator("#week-chart canvas").first.bounding_box()["height"] > 200
+    page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(server.url + "/staff/planning/stats")
     page.wait_for_selector("#stats-verdicts-chart canvas")
+    # the wide table scrolls inside its box; the page itself is not wider than the screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    box = page.evaluate("(() => { const w = document.querySelector('.stats-wrap'); "
+                        "return [w.scrollWidth, w.clientWidth, getComputedStyle(w).overflowX]; })()")
+    assert box[0] > box[1] and box[2] == "auto"
+    # the printable district summary: no favicon request, its print script allowed by the CSP
+    page.goto(server.url + "/staff/planning/report.html?district=崂山区")
+    assert page.locator("#no-sites").is_visible() and page.locator("#pdf-link").is_visible()
+    page.evaluate("window.print = () => { document.body.dataset.printed = 'yes'; }")
+    page.click("#print-link")
+    assert page.evaluate("document.body.dataset.printed") == "yes"
     page.close()
     assert errors == []
 
@@ -215,7 +235,7 @@ def test_admins_edit_the_targets_as_versions_and_can_restore_the_shipped_ones():
     body["targets"][0]["measure"] = "nope"
     refused = admin.post("/staff/planning/targets/edit", data={"csrf_token": token, "expected_version": "0",
                                                                "body": json.dumps(body, ensure_ascii=False)})
-    assert refused.status_code == 400 and "targets[0].measure" in refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "targets[0]（T1）.measure" in refused.get_data(as_text=True)
     assert "&#34;nope&#34;" in refused.get_data(as_text=True) or "&quot;nope&quot;" in refused.get_data(as_text=True)
     body["targets"][0]["measure"] = "night_zones_provincial_or_above"
     body["targets"][0]["target"] = {"min": 0, "max": 5}
@@ -229,8 +249,13 @@ def test_admins_edit_the_targets_as_versions_and_can_restore_the_shipped_ones():
     stale = admin.post("/staff/planning/targets/edit", data={"csrf_token": token, "expected_version": "0",
                                                              "body": json.dumps(body, ensure_ascii=False)})
     assert stale.status_code == 409
+    review = text(admin.post("/staff/planning/targets/restore", data={"csrf_token": token, "number": "0",
+                                                                      "expected_version": "1"}))
+    assert "确认恢复" in review and "修改 changed T1：maximum" not in review and "T1" in review
+    assert re.search(r'id="restore-changes">.*?T1：minimum', review, re.S)  # what changes, before it does
+    assert "version 1" in text(admin.get("/staff/planning/targets"))  # nothing restored yet
     restored = admin.post("/staff/planning/targets/restore", data={"csrf_token": token, "number": "0",
-                                                                   "expected_version": "1"})
+                                                                   "expected_version": "1", "confirm": "yes"})
     assert restored.status_code == 302
     page = text(admin.get("/staff/planning/targets"))
     assert "version 2" in page and "0 / 3-5（0%）未达成" in cells(page, "targets-table", "创建 3 至 5 家")[5]

@@ -92,6 +92,58 @@ def test_the_site_map_is_a_drawn_png_of_the_expected_size(report, desk):
     assert Image.open(io.BytesIO(district)).size == reports.MAP_SIZE
 
 
+def test_the_site_maps_labels_do_not_overprint_each_other(report, desk):
+    """The site's name and the numbered places (威海路居民小区 at 6 m) are drawn apart, the distances are in the
+    sheet's table; the 6 m line is drawn as a solid line with an arrowed number."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    row = next(r for r in report.sites if r.id == "od-taidong-residential")
+    matplotlib = reports._matplotlib()
+    with reports._DRAW, matplotlib.rc_context({"font.family": reports.FONT}):
+        fig = reports.site_figure(row, report.geometries[row.id], report, desk.layer("sensitive_sites"),
+                                  desk.layer("districts"))
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        texts = {t.get_text(): t for t in fig.axes[0].texts}
+        labels = [texts[row.name], texts["1"], texts["2"]]
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        boxes += [t.get_bbox_patch().get_window_extent(renderer) for t in labels[1:]]
+    assert not any(name in t for t in texts for name in ("威海路居民小区", " m 6", "6.0 m"))  # no on-map distances
+    site_box = boxes[0]
+    assert not any(site_box.overlaps(b) for b in boxes[1:]), boxes
+    assert any(a.arrow_patch is not None for a in labels[1:] if hasattr(a, "arrow_patch"))
+
+
+def test_a_district_with_no_sites_has_an_empty_summary_and_the_report_links_its_pdf(app):
+    client = _login(app)
+    empty = client.get("/staff/planning/report.html?district=崂山区")
+    page = empty.get_data(as_text=True)
+    assert empty.status_code == 200 and 'id="no-sites"' in page and "崂山区目前没有外摆点" in page
+    assert "外摆点 Sites (0)" in page
+    assert client.get("/staff/planning/report.pdf?district=崂山区").status_code == 200
+    missing = client.get("/staff/planning/report.html?district=火星区")
+    assert missing.status_code == 404 and "没有此区市" in missing.get_data(as_text=True)
+    page = client.get("/staff/planning/report.html?district=市北区").get_data(as_text=True)
+    assert 'href="/staff/planning/report.pdf?district=%E5%B8%82%E5%8C%97%E5%8C%BA"' in page and "下载 PDF · PDF" in page
+    assert "data-print" in page and "js/planning-print.js" in page and '<link rel="icon" href="data:,">' in page
+    assert page.index("<h1>") < page.index('id="stamp"')  # the title first, then the ruleset line
+    assert "/staff/planning/sites/od-taidong-residential/report.html" in page  # links in the HTML
+    pdf = pdfium.PdfDocument(client.get("/staff/planning/report.pdf?district=市北区").data)
+    pages = [pdf[i] for i in range(len(pdf))]
+    assert [pdfium.raw.FPDFPage_GetAnnotCount(p.raw) for p in pages] == [0] * len(pages)  # no link annotations
+
+
+def test_the_check_sheet_puts_the_title_first_and_ends_with_an_office_block(app):
+    client = _login(app)
+    page = client.get("/staff/planning/sites/od-taidong-residential/report.html").get_data(as_text=True)
+    assert page.index("<h1>") < page.index('id="stamp"') and "下载 PDF · PDF" in page
+    office = page[page.index('id="office"'):]
+    assert all(word in office for word in ("审核意见", "经办人", "日期")) and page.index('id="office"') > page.index('id="about"') - 10**6
+    pdf = pdfium.PdfDocument(client.get("/staff/planning/sites/od-taidong-residential/report.pdf").data)
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert "审核意见" in text and "经办人" in text and text.index("外摆核查单") < text.index("Ruleset v")
+
+
 def _login(app):
     import re
 

@@ -123,61 +123,93 @@ def _scale_bar(ax, extent) -> None:
 
 def site_map(row: SiteRow, geometry, report: CheckAll, places_layer, districts_layer) -> bytes:
     """The site's map as PNG (MAP_SIZE): districts, the site, each distance rule's buffer (labelled with its
-    rule and distance), the protected places within reach coloured by category, a line to each place a
-    verdict names with its distance. In EPSG:4549 metres; no tiles, nothing fetched."""
+    rule and distance), the protected places within reach coloured by category, a solid line to each place a
+    verdict names, ending in a marker and numbered as in the sheet's table of nearest places (the distances are
+    in that table, not on the map, so no label overprints another). In EPSG:4549 metres; no tiles, nothing
+    fetched."""
+    matplotlib = _matplotlib()
+    with _DRAW, matplotlib.rc_context({"font.family": FONT, "axes.unicode_minus": False}):
+        return _png(site_figure(row, geometry, report, places_layer, districts_layer))
+
+
+def _nearest_first(row: SiteRow) -> list:
+    """The places the verdicts name, each once at its least distance, nearest first (the sheet's numbering)."""
+    named: dict = {}
+    for verdict in row.result.verdicts:
+        for place in verdict.nearest:
+            if place.id not in named or place.distance_m < named[place.id].distance_m:
+                named[place.id] = place
+    return sorted(named.values(), key=lambda p: p.distance_m)
+
+
+def site_figure(row: SiteRow, geometry, report: CheckAll, places_layer, districts_layer):
+    """The site map's matplotlib Figure (call under :data:`_DRAW` with the report font, as site_map does)."""
     import geopandas as gpd
 
-    matplotlib = _matplotlib()
     site = to_metric(np.array([geometry], dtype=object))[0]
     distances = [(rule.id, rule.param("distance_m")) for rule in report.run.ruleset if rule.param("distance_m")]
-    named = {n.id: n for v in row.result.verdicts for n in v.nearest}
-    reach = max([d for _r, d in distances] + [n.distance_m for n in named.values()] + [60.0]) + MARGIN_M
+    named = _nearest_first(row)
+    reach = max([d for _r, d in distances] + [n.distance_m for n in named] + [60.0]) + MARGIN_M
     extent = _fit(shapely.box(*site.buffer(reach).bounds))
-    with _DRAW, matplotlib.rc_context({"font.family": FONT, "axes.unicode_minus": False}):
-        fig, ax = _figure()
-        drawn = _districts(ax, districts_layer, extent, names=False)
-        if drawn:
-            ax.annotate("区市 District: " + "、".join(drawn), (0.01, 0.98), xycoords="axes fraction", va="top",
-                        fontsize=10, color="#457b9d", zorder=6)
-        if places_layer is not None and len(places_layer):
-            metric = to_metric(places_layer.geometries)
-            near = np.flatnonzero(shapely.intersects(metric, extent))
-            cats = [places_layer.properties[i].get("category") for i in near]
-            for category in dict.fromkeys(cats):
-                mine = [metric[i] for i, c in zip(near, cats) if c == category]
-                colour = CATEGORY_COLOURS.get(category, "#adb5bd")
-                gpd.GeoSeries(mine).plot(ax=ax, color=colour, edgecolor="#333333", linewidth=0.6, alpha=0.75,
-                                         markersize=60, zorder=2,
-                                         label=f"{CATEGORIES.get(category, (category, category))[0]} "
-                                               f"{CATEGORIES.get(category, (category, category))[1]}")
-            ids = list(places_layer.ids)
-            for place_id, near_place in named.items():
-                if place_id not in ids:
-                    continue
-                target = metric[ids.index(place_id)]
-                line = shapely.shortest_line(site, target)
-                xs, ys = line.xy
-                ax.plot(xs, ys, color="#1d3557", linewidth=1.2, linestyle=":", zorder=4)
-                ax.annotate(f"{near_place.name} {near_place.distance_m:.1f} m", (xs[-1], ys[-1]), fontsize=9,
-                            xytext=(4, 4), textcoords="offset points", color="#1d3557", zorder=5)
-        dashes = ("--", "-.", ":", (0, (5, 1)))
-        rings: dict[float, list[str]] = {}
-        for rule_id, distance in distances:
-            rings.setdefault(distance, []).append(rule_id)
-        for n, (distance, rule_ids) in enumerate(sorted(rings.items())):
-            ring = site.buffer(distance)
-            gpd.GeoSeries([ring]).boundary.plot(ax=ax, color="#e76f51", linewidth=1, linestyle=dashes[n % 4],
-                                                zorder=3)
-            top = ring.bounds
-            ax.annotate(f"{'/'.join(rule_ids)} {distance:g} m", ((top[0] + top[2]) / 2, top[3]), fontsize=8, ha="center",
-                        va="bottom", color="#e76f51", zorder=5)
-        colour = STATUS_COLOURS[row.status]
-        gpd.GeoSeries([site]).plot(ax=ax, color=colour, edgecolor="black", linewidth=1.2, markersize=120,
-                                   marker="*", zorder=5)
-        ax.annotate(row.name, (site.centroid.x, site.centroid.y), xytext=(6, -14), textcoords="offset points",
-                    fontsize=11, zorder=6)
-        _finish(ax, extent)
-        return _png(fig)
+    centre = site.centroid
+    fig, ax = _figure()
+    drawn = _districts(ax, districts_layer, extent, names=False)
+    if drawn:
+        ax.annotate("区市 District: " + "、".join(drawn), (0.01, 0.98), xycoords="axes fraction", va="top",
+                    fontsize=10, color="#457b9d", zorder=6)
+    directions = []  # unit vectors from the site to each numbered place
+    if places_layer is not None and len(places_layer):
+        metric = to_metric(places_layer.geometries)
+        near = np.flatnonzero(shapely.intersects(metric, extent))
+        cats = [places_layer.properties[i].get("category") for i in near]
+        for category in dict.fromkeys(cats):
+            mine = [metric[i] for i, c in zip(near, cats) if c == category]
+            colour = CATEGORY_COLOURS.get(category, "#adb5bd")
+            gpd.GeoSeries(mine).plot(ax=ax, color=colour, edgecolor="#333333", linewidth=0.6, alpha=0.75,
+                                     markersize=60, zorder=2,
+                                     label=f"{CATEGORIES.get(category, (category, category))[0]} "
+                                           f"{CATEGORIES.get(category, (category, category))[1]}")
+        ids = list(places_layer.ids)
+        for number, place in enumerate(named, 1):
+            if place.id not in ids:
+                continue
+            line = shapely.shortest_line(site, metric[ids.index(place.id)])
+            xs, ys = line.xy
+            ax.plot(xs, ys, color="#1d3557", linewidth=2.2, solid_capstyle="round", zorder=4)
+            ax.plot([xs[-1]], [ys[-1]], marker="o", markersize=5, color="#1d3557", zorder=4)
+            dx, dy = xs[-1] - centre.x, ys[-1] - centre.y
+            if not dx and not dy:  # the site touches the place: point the label up
+                dx, dy = 0.0, 1.0
+            length = float(np.hypot(dx, dy))
+            directions.append((dx / length, dy / length))
+            # the number sits 28 points beyond the place end, away from the site, with an arrow to that end
+            ax.annotate(str(number), (xs[-1], ys[-1]), xytext=(28 * dx / length, 28 * dy / length),
+                        textcoords="offset points", ha="center", va="center", fontsize=10,
+                        color="white", zorder=7,
+                        bbox={"boxstyle": "circle,pad=0.25", "fc": "#1d3557", "ec": "white"},
+                        arrowprops={"arrowstyle": "-|>", "color": "#1d3557", "lw": 1.2, "shrinkA": 0, "shrinkB": 2})
+    dashes = ("--", "-.", ":", (0, (5, 1)))
+    rings: dict[float, list[str]] = {}
+    for rule_id, distance in distances:
+        rings.setdefault(distance, []).append(rule_id)
+    for n, (distance, rule_ids) in enumerate(sorted(rings.items())):
+        ring = site.buffer(distance)
+        gpd.GeoSeries([ring]).boundary.plot(ax=ax, color="#e76f51", linewidth=1, linestyle=dashes[n % 4], zorder=3)
+        top = ring.bounds
+        ax.annotate(f"{'/'.join(rule_ids)} {distance:g} m", ((top[0] + top[2]) / 2, top[3]), fontsize=8,
+                    ha="center", va="bottom", color="#e76f51", zorder=5)
+    gpd.GeoSeries([site]).plot(ax=ax, color=STATUS_COLOURS[row.status], edgecolor="black", linewidth=1.2,
+                               markersize=120, marker="*", zorder=5)
+    # the site's name goes on the side away from the numbered places (below-right when there are none)
+    ux, uy = (-sum(d[0] for d in directions), -sum(d[1] for d in directions)) if directions else (0.6, -0.8)
+    norm = float(np.hypot(ux, uy)) or 1.0
+    ux, uy = (ux / norm, uy / norm) if norm > 1e-9 else (0.6, -0.8)
+    ax.annotate(row.name, (centre.x, centre.y), xytext=(26 * ux, 26 * uy), textcoords="offset points",
+                ha="left" if ux > 0.3 else "right" if ux < -0.3 else "center",
+                va="bottom" if uy > 0.3 else "top" if uy < -0.3 else "center", fontsize=11, zorder=6,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
+    _finish(ax, extent)
+    return fig
 
 
 def district_map(rows: list[SiteRow], report: CheckAll, districts_layer, district: str | None) -> bytes:
@@ -230,17 +262,19 @@ def site_report(report: CheckAll, site_id, places_layer, districts_layer) -> Sit
     if row is None:
         raise KeyError(site_id)
     rules = [(rule, row.result.verdict(rule.id)) for rule in report.run.ruleset]
-    nearest = {}
-    for _rule, verdict in rules:
-        for place in verdict.nearest:
-            if place.id not in nearest or place.distance_m < nearest[place.id].distance_m:
-                nearest[place.id] = place
     png = site_map(row, report.geometries[row.id], report, places_layer, districts_layer)
-    return SiteReport(report, row, rules, sorted(nearest.values(), key=lambda p: p.distance_m), png)
+    return SiteReport(report, row, rules, _nearest_first(row), png)
 
 
 def districts_of(report: CheckAll) -> list[str]:
     return sorted({row.district for row in report.sites if row.district})
+
+
+def district_names(districts_layer) -> list[str]:
+    """The names of the districts on the map (a district with no site is still a district)."""
+    if districts_layer is None:
+        return []
+    return sorted({str(p.get("name")) for p in districts_layer.properties if p.get("name")})
 
 
 # --- PDF -------------------------------------------------------------------------------------------------
@@ -280,4 +314,4 @@ def pdf(html: str, fetcher=None) -> bytes:
 
 
 __all__ = ["CATEGORY_COLOURS", "FONT", "STATUS_COLOURS", "SiteReport", "data_only_fetcher", "data_uri",
-           "district_map", "districts_of", "pdf", "site_map", "site_report"]
+           "district_map", "district_names", "districts_of", "pdf", "site_figure", "site_map", "site_report"]

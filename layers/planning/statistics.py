@@ -166,7 +166,9 @@ def compute(kinds, layer, run=None, population: dict | None = None) -> Statistic
     by_site = {r.id: r.status for r in run.results} if run is not None else {}
     districts = layer(DISTRICTS)
     commercial = layer(COMMERCIAL)
-    listed = [(k.id, k.zh, k.en, set(k.geometry_types) <= set(POLYGONS)) for k in kinds if k.id != DISTRICTS]
+    # complaints have their own column (with per-site and per-10,000 figures): not listed again as a layer
+    listed = [(k.id, k.zh, k.en, set(k.geometry_types) <= set(POLYGONS)) for k in kinds
+              if k.id not in (DISTRICTS, COMPLAINTS)]
     pops = population.get("districts") or {}
     loaded = any(isinstance((v or {}).get("population"), int) for v in pops.values())
     d_stats = _area_stats(districts, kinds, layer, DISTRICTS, by_site, pops) if districts is not None else []

@@ -222,7 +222,7 @@ def to_csv(report: CheckAll, rows: list[SiteRow] | None = None) -> bytes:
 _SITE_WIDTHS = (24, 26, 10, 8, 28, 10, 14)
 
 
-def _write_sheet(sheet, heads: list[str], rows: list[list], widths) -> None:
+def _write_sheet(sheet, heads: list[str], rows: list[list], widths, autofilter: bool = True) -> None:
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -238,6 +238,8 @@ def _write_sheet(sheet, heads: list[str], rows: list[list], widths) -> None:
     for c, width in enumerate(widths, 1):
         sheet.column_dimensions[get_column_letter(c)].width = width
     sheet.freeze_panes = "A2"
+    if autofilter:  # a filter button on every header cell
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(heads))}{max(len(rows) + 1, 2)}"
 
 
 def _put(cell, value) -> None:
@@ -249,9 +251,19 @@ def _put(cell, value) -> None:
             cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
 
 
-def to_xlsx(report: CheckAll, rows: list[SiteRow] | None = None) -> bytes:
+def describe_query(query: dict | None, shown: int, total: int) -> str:
+    """The filter and sort that chose the rows, in words (for the workbook's about sheet)."""
+    chosen = {k: v for k, v in (query or {}).items() if v not in (None, "")}
+    sort, order = chosen.pop("sort", "district"), chosen.pop("order", "asc")
+    filters = "; ".join(f"{k}={v}" for k, v in chosen.items()) or "无（全部外摆点）· none (every site)"
+    return (f"筛选 filter: {filters} · 排序 sort: {sort} {'降序 descending' if order == 'desc' else '升序 ascending'}"
+            f" · 行数 rows: {shown} / {total}")
+
+
+def to_xlsx(report: CheckAll, rows: list[SiteRow] | None = None, query: dict | None = None) -> bytes:
     """The check as a workbook: "外摆点 sites" (sites × rules: verdict and reason), "集聚区 zones", and
-    "about" (ruleset, data versions, as-of, week, time generated). No formulas anywhere."""
+    "about" (ruleset, data versions, as-of, week, time generated, and the filter and sort ``query`` that chose
+    the rows). Header rows have filter buttons; shares are percent-formatted numbers. No formulas anywhere."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -263,13 +275,19 @@ def to_xlsx(report: CheckAll, rows: list[SiteRow] | None = None) -> bytes:
     zones = book.create_sheet("集聚区 zones")
     _write_sheet(zones, zone_headers(), [zone_cells(z) for z in report.zones],
                  [20, 18, 10, 12, 14, 12, 12, 48] + [12] * len(COMPLAINT_CATEGORIES))
+    share = [key for key, _zh, _en in ZONE_COLUMNS].index("residential_share") + 1
+    for (cell,) in zones.iter_rows(min_row=2, min_col=share, max_col=share):
+        cell.number_format = "0.0%"  # 0.1017 shows as 10.2 %, still a number
     about = book.create_sheet("about")
-    _write_sheet(about, [header("项目", "Item"), header("值", "Value")], [list(pair) for pair in report.about()],
-                 [44, 60])
+    chosen = report.sites if rows is None else rows
+    _write_sheet(about, [header("项目", "Item"), header("值", "Value")],
+                 [list(pair) for pair in report.about()]
+                 + [["筛选与排序 Filter and sort", describe_query(query, len(chosen), len(report.sites))]],
+                 [44, 60], autofilter=False)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
 __all__ = ["FIRST_DAY", "LAST_DAY", "SITE_COLUMNS", "SORT_KEYS", "ZONE_COLUMNS", "CheckAll", "SiteRow", "check_all", "parse_day", "select", "sort",
-           "status_label", "to_csv", "to_xlsx"]
+           "describe_query", "status_label", "to_csv", "to_xlsx"]

@@ -124,6 +124,24 @@ def pilots_24h_operating(layer, today: dt.date) -> Measure:
                    bool(pilots) and all(p.get("source") == "sample" for p in pilots))
 
 
+def pilots_24h(layer, today: dt.date) -> Measure:
+    """24-hour business-zone pilots (``is_24h_pilot``) that exist: the plan asks to *explore* such pilots, so a
+    pilot counts whether it is still a pilot or already operating (a merely planned one does not)."""
+    features = layer("night_economy_zones")
+    if features is None:
+        return Measure(None, "夜间经济集聚区图层未载入 · night_economy_zones not loaded")
+    pilots = [p for p in features.properties if _truthy(p.get("is_24h_pilot"))]
+    running = [p for p in pilots if p.get("status") in ("pilot", "operating")]
+    trial = sum(1 for p in running if p.get("status") == "pilot")
+    names = "、".join(str(p.get("name")) for p in running)
+    planned = len(pilots) - len(running)
+    return Measure(len(running), f"24小时营业区试点 {len(running)} 个（{names or '无'}）：试点中 {trial}，运营中 "
+                                 f"{len(running) - trial}" + (f"，另有规划中 {planned}" if planned else "") +
+                                 f" · {len(running)} 24-hour pilots: {trial} in trial, {len(running) - trial} operating"
+                                 + (f", {planned} more planned" if planned else ""),
+                   bool(running) and all(p.get("source") == "sample" for p in running))
+
+
 def weekend_blocks_operating(layer, today: dt.date) -> Measure:
     """Weekend time-sliced pedestrian blocks (``weekend_block``) with ``status`` operating."""
     features = layer("pedestrian_streets")
@@ -153,6 +171,7 @@ MEASURES: dict[str, Callable] = {
     "night_zones_provincial_or_above": night_zones_provincial,
     "taidong_national_demonstration": taidong_national,
     "demonstrations_this_year": demonstrations_this_year,
+    "pilots_24h": pilots_24h,
     "pilots_24h_operating": pilots_24h_operating,
     "weekend_blocks_operating": weekend_blocks_operating,
     "outdoor_dining_pilots": outdoor_dining_pilots,
@@ -180,7 +199,8 @@ def parse(data) -> list[Target]:
         raise TargetsError("应为 {\"targets\": [...]} · must be {\"targets\": [...]}")
     out, seen = [], set()
     for i, item in enumerate(data["targets"]):
-        where = f"targets[{i}]"
+        named = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
+        where = f"targets[{i}]" + (f"（{named}）" if named and named.strip() else "")
         if not isinstance(item, dict):
             raise TargetsError(f"{where}: 应为对象 · must be an object")
         for name in ("id", "title_zh", "title_en", "section", "measure"):
@@ -248,6 +268,28 @@ class Loaded:
     targets: list
     version: int  # 0: the shipped file
     text: str  # the JSON the targets were read from (what an editor starts from)
+
+    @property
+    def plan(self) -> dict:
+        """The plan's name and period from the file: {"name", "start", "end"} (None where not given)."""
+        data = json.loads(self.text)
+        period = data.get("period") if isinstance(data.get("period"), dict) else {}
+        years = [period.get(k) if isinstance(period.get(k), int) else None for k in ("start", "end")]
+        return {"name": data.get("plan") if isinstance(data.get("plan"), str) else None,
+                "start": years[0], "end": years[1]}
+
+
+def changes(before: list[Target], after: list[Target]) -> dict:
+    """What making ``after`` live changes: target ids added, removed and changed (with the fields that change)."""
+    old = {t.id: t for t in before}
+    new = {t.id: t for t in after}
+    changed = []
+    for tid, t in new.items():
+        if tid in old and t != old[tid]:
+            fields = [f for f in t.__dataclass_fields__ if getattr(t, f) != getattr(old[tid], f)]
+            changed.append({"id": tid, "fields": fields})
+    return {"added": [t for t in after if t.id not in old], "removed": [t for t in before if t.id not in new],
+            "changed": changed}
 
 
 def load_live(store, path: str | Path, number: int | None = None) -> Loaded:

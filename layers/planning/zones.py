@@ -19,6 +19,10 @@ from .results import Nearby
 
 #: The categories whose land counts as residential in a zone's share.
 RESIDENTIAL = ("residential",)
+#: A polygon place is *inside* a zone when it overlaps it by at least this much (m²) or its representative
+#: point lies in the zone; one that only touches the edge (a digitising sliver, e.g. 0.015 m²) is listed as
+#: touching the edge instead, and adds nothing to the counts. Points and lines inside or on the zone count.
+MIN_OVERLAP_M2 = 1.0
 
 
 class ZoneMeasure(NamedTuple):
@@ -34,6 +38,9 @@ class ZoneMeasure(NamedTuple):
     residential_share: float | None
     #: complaints inside the zone received in the ``days`` before ``as_of``, by category; None when none loaded
     complaints: dict | None
+    #: the polygon places that only touch the zone's edge (overlap under MIN_OVERLAP_M2, representative point
+    #: outside): not counted inside
+    edge: tuple = ()
 
     def residents_inside(self) -> int:
         return sum(1 for p in self.places if p.category in RESIDENTIAL)
@@ -43,7 +50,7 @@ class ZoneMeasure(NamedTuple):
                 "area_m2": round(self.area_m2, 1), "places": [p.to_dict() for p in self.places],
                 "residential_inside": self.residents_inside(),
                 "residential_share": None if self.residential_share is None else round(self.residential_share, 4),
-                "complaints": self.complaints}
+                "complaints": self.complaints, "touching_edge": [p.to_dict() for p in self.edge]}
 
 
 def measure_zones(zones_layer, places=None, complaints=None, *, as_of: dt.date | None = None,
@@ -57,11 +64,19 @@ def measure_zones(zones_layer, places=None, complaints=None, *, as_of: dt.date |
     zones = to_metric(zones_layer.geometries)
     areas = shapely.area(zones)
     inside: dict[int, list[Nearby]] = {}
+    edge: dict[int, list[Nearby]] = {}
     share: list[float | None] = [None] * len(zones)
     if places is not None and len(places):
         zone_i, place_i = shapely.STRtree(places.metric).query(zones, predicate="intersects")
-        for z, p in zip(zone_i.tolist(), place_i.tolist()):
-            inside.setdefault(z, []).append(Nearby(places.ids[p], places.names[p], places.categories[p], 0.0))
+        geoms = places.metric[place_i]
+        overlap = shapely.area(shapely.intersection(zones[zone_i], geoms))
+        polygon = shapely.area(geoms) > 0
+        point_in = shapely.covers(zones[zone_i], shapely.point_on_surface(geoms))
+        counted = ~polygon | (overlap >= MIN_OVERLAP_M2) | point_in
+        for z, p, keep in zip(zone_i.tolist(), place_i.tolist(), counted.tolist()):
+            (inside if keep else edge).setdefault(z, []).append(
+                Nearby(places.ids[p], places.names[p], places.categories[p], 0.0))
+        zone_i, place_i = zone_i[counted], place_i[counted]
         homes = np.isin(places.categories[place_i], RESIDENTIAL)
         pieces = shapely.intersection(zones[zone_i[homes]], places.metric[place_i[homes]])
         for z in range(len(zones)):
@@ -81,6 +96,8 @@ def measure_zones(zones_layer, places=None, complaints=None, *, as_of: dt.date |
     out = []
     for z, props in enumerate(zones_layer.properties):
         found = tuple(sorted(inside.get(z, []), key=lambda p: (p.category, p.name)))
+        touching = tuple(sorted(edge.get(z, []), key=lambda p: (p.category, p.name)))
         out.append(ZoneMeasure(zones_layer.ids[z], props.get("name", ""), props.get("district"),
-                               bool(props.get("is_24h_pilot")), float(areas[z]), found, share[z], counts[z]))
+                               bool(props.get("is_24h_pilot")), float(areas[z]), found, share[z], counts[z],
+                               touching))
     return out

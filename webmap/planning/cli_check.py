@@ -8,6 +8,7 @@ Added to the ``planning`` group of :mod:`webmap.planning.cli`; imported by :mod:
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from pathlib import Path
 
 import click
@@ -47,15 +48,26 @@ def _output(_ctx, param, value):
     return value
 
 
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: East Asian wide and fullwidth characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (str.ljust counts a CJK character as one)."""
+    return text + " " * max(width - display_width(text), 0)
+
+
 def summary(report: tables.CheckAll) -> list[str]:
     """The lines printed without ``-o``: per site its status and the rules it fails or warns on, then counts."""
     run = report.run
     lines = [f"规则集 ruleset v{run.ruleset.version} ({run.ruleset.digest}) · 截至 as of {run.as_of} · "
              f"周 week {run.week} · 数据版本 data {', '.join(f'{k} v{v}' for k, v in report.data.items())}"]
-    width = max([len(str(row.id)) for row in report.sites] + [4])
+    width = max([display_width(str(row.id)) for row in report.sites] + [4])
+    status_width = max([display_width(tables.status_label(row.status)) for row in report.sites] + [4])
     for row in report.sites:
         failing = [f"{v.rule_id}:{v.status}" for v in row.result.verdicts if v.status != "pass"]
-        lines.append(f"{str(row.id):<{width}}  {tables.status_label(row.status):<18} {row.name}  "
+        lines.append(f"{pad(str(row.id), width)}  {pad(tables.status_label(row.status), status_width)}  {row.name}  "
                      f"{' '.join(failing) or '-'}")
     counts = run.counts()
     lines.append("合计 total: " + ", ".join(f"{tables.status_label(s)} {n}" for s, n in counts.items()))

@@ -96,9 +96,9 @@ def index():
 def check_all_export(fmt: str):
     """The check-all table as a file, with the rows and order the page's query chooses."""
     report = _check_all()
-    rows, _chosen = _rows(report)
+    rows, chosen = _rows(report)
     if fmt == "xlsx":
-        body, mimetype = tables.to_xlsx(report, rows), \
+        body, mimetype = tables.to_xlsx(report, rows, chosen), \
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         body, mimetype = tables.to_csv(report, rows), "text/csv"
@@ -130,7 +130,8 @@ def site_report(site_id: str, fmt: str):
     return _report_page("planning/desk_report_site.html", fmt, f"check-{_safe(site_id)}-{_stamp(report)}",
                         sheet=sheet, report=report, map_uri=reports.data_uri(sheet.map_png),
                         statuses=STATUSES, categories=CATEGORIES,
-                        back=url_for("planning.index", **_query()))
+                        back=url_for("planning.index", **_query()),
+                        pdf_url=url_for("planning.site_report", site_id=site_id, fmt="pdf", **_query()))
 
 
 @bp.route("/report.<any(html, pdf):fmt>")
@@ -140,17 +141,20 @@ def district_report(fmt: str):
     desk = get_desk()
     report = tables.check_all(desk, as_of=_day("as_of"), week=_day("week"))
     district = request.args.get("district", "").strip() or None
-    known = reports.districts_of(report)
+    # a real district with no sites gets an empty summary that says so; only a name that is no district is a 404
+    known = sorted(set(reports.districts_of(report)) | set(reports.district_names(desk.layer("districts"))))
     if district and district not in known:
-        abort(404, f"此区市没有外摆点 {district[:40]!r} · No outdoor-dining sites in district {district[:40]!r} "
-                   f"({', '.join(known)})")
+        abort(404, f"没有此区市 {district[:40]!r} · There is no district {district[:40]!r} ({', '.join(known)})")
     rows = tables.sort(tables.select(report.sites, district=district), "district")
     png = reports.district_map(rows, report, desk.layer("districts"), district)
-    links = {str(row.id): url_for("planning.site_report", site_id=str(row.id), fmt="html") for row in rows}
+    # site names link to their check sheets in the HTML only: in a PDF a link would point at this server
+    links = {str(row.id): url_for("planning.site_report", site_id=str(row.id), fmt="html")
+             for row in rows} if fmt == "html" else {}
     return _report_page("planning/desk_report_district.html", fmt,
                         f"district-{_safe(district or 'all')}-{_stamp(report)}", report=report, rows=rows,
                         district=district, map_uri=reports.data_uri(png), statuses=STATUSES, links=links,
-                        back=url_for("planning.index", **_query()))
+                        back=url_for("planning.index", **_query()),
+                        pdf_url=url_for("planning.district_report", fmt="pdf", **_query()))
 
 
 def _safe(text: str) -> str:

@@ -83,7 +83,8 @@ def stats_csv():
     for row in statistics.csv_rows(_statistics(), which):
         writer.writerow([neutralize_formula(v) if isinstance(v, str) else v for v in row])
     body = ("\ufeff" + out.getvalue()).encode("utf-8")
-    return send_file(io.BytesIO(body), mimetype="text/csv; charset=utf-8", as_attachment=True,
+    # mimetype text/csv: Flask adds "; charset=utf-8" itself (giving it here doubled the parameter)
+    return send_file(io.BytesIO(body), mimetype="text/csv", as_attachment=True,
                      download_name=f"planning-stats-{which}.csv")
 
 
@@ -102,8 +103,9 @@ def targets():
     live = _live_targets()
     today = _today()
     rows = plan_targets.evaluate(live.targets, get_desk().layer, today)
+    plan = live.plan
     return render_template("planning/targets.html", rows=rows, today=today, levels=plan_targets.LEVELS,
-                           version=live.version)
+                           version=live.version, plan=plan, ended=bool(plan["end"]) and today.year > plan["end"])
 
 
 @bp.route("/targets/edit", methods=["GET", "POST"])
@@ -137,13 +139,19 @@ def targets_edit():
 
 @bp.post("/targets/restore")
 def targets_restore():
-    """Admins make an earlier version (0: the shipped file) live again, as a new version."""
+    """Admins make an earlier version (0: the shipped file) live again, as a new version — in two steps:
+    the first post shows what would change (targets added, removed, changed) and asks to confirm; only a post
+    with confirm=yes restores."""
     admin_required()
     try:
         number = int(request.form.get("number", ""))
         expected = int(request.form.get("expected_version", ""))
     except ValueError:
         abort(400, "版本号无效 · the version numbers must be whole numbers")
+    if request.form.get("confirm") != "yes":
+        live, old = _live_targets(), _live_targets(number)
+        return render_template("planning/targets_restore.html", number=number, expected=expected,
+                               live=live, changes=plan_targets.changes(live.targets, old.targets))
     try:
         new = plan_targets.restore(get_store(), _data_file("targets.json"), number, author=current_user.name,
                                    expected_version=expected)
