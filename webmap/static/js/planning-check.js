@@ -455,6 +455,10 @@
         answer.site.area_m2 + ' m²）' : '') +
       '\n检查结果 Verdict: ' + answer.overall.zh + ' ' + answer.overall.en + '，规则第 ' + answer.ruleset.version + ' 版 ruleset version ' +
       answer.ruleset.version + '\n不修改、不删除现有要素；可在历史中回退 · Nothing existing is changed or removed; undo by a rollback in the history.';
+    var same = Object.keys(pilots).filter(function (id) { return props.name && String(pilots[id].properties.name) === props.name; });
+    if (same.length) {  // (a pilot picked, then a new site: the permit, its name too, stays in the form)
+      question += '\n注意：现有试点 ' + same.join(', ') + ' 同名 · Note: the existing pilot ' + same.join(', ') + ' has the same name.';
+    }
     if (!window.confirm(question)) {
       savedText.textContent = '未保存 Not saved: nothing was sent';
       return Promise.resolve();
