@@ -33,7 +33,8 @@
   var LAYERS = Object.assign({ sites: 'outdoor_dining_pilots', places: 'sensitive_sites', complaints: 'complaints' },
                              config.layer_ids || {});
   var SAVE_LAYER = config.save_layer || LAYERS.sites;
-  var saved = false;     // the last check was saved: the save button waits for the next check
+  var saved = false;
+  var asked = 0;         // the number of checks asked: only the last one's answer is shown     // the last check was saved: the save button waits for the next check
   var districtAuto = true;  // the district field holds what the map said (a new site's check replaces it)
   var site = null;       // {geometry, site_id}
   var checked = null;    // the body of the last successful check, and its answer
@@ -210,7 +211,7 @@
     if (!feature) { return; }
     pilotSelect.value = id;
     fill(feature.properties);
-    districtAuto = !feature.properties.district;
+    districtAuto = true;  // (the pilot's own; a new site's check then puts the map's)
     var c = feature.geometry.coordinates;
     setSite(feature.geometry, id, feature.geometry.type === 'Point' ? L.marker([c[1], c[0]]) : null);
     run();
@@ -352,10 +353,14 @@
     }
     var body = { geometry: site.geometry, properties: properties() };
     if (site.site_id) { body.site_id = site.site_id; }
+    var ticket = ++asked;
+    checked = null;  // nothing is saved while a check is under way (it would be the site before)
+    if (saveBox) { saveBox.hidden = true; }
     statusText.textContent = '检查中… Checking…';
     statusText.className = '';
     document.body.setAttribute('data-checked', 'pending');
     return post(config.urls.check, body).then(function (answer) {
+      if (ticket !== asked) { return; }  // a later check (another click) answers for the site now chosen
       clearResult();
       if (answer.status !== 200 || !answer.body || !answer.body.result) {
         statusText.textContent = failed(answer);
@@ -367,8 +372,8 @@
       checked = { body: body, answer: answer.body };
       saved = false;
       statusText.textContent = '';
-      // the district the map says, unless the planner chose one (a pilot's own, or picked in the list)
-      if (inputs.district && (districtAuto || !inputs.district.input.value)) {
+      // a new site's district is the map's, unless the planner chose one in the list (a pilot keeps its own)
+      if (inputs.district && !body.site_id && (districtAuto || !inputs.district.input.value)) {
         inputs.district.input.value = answer.body.site.district || '';
         districtAuto = true;
       }
