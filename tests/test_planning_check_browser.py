@@ -1,10 +1,12 @@
 """Check a site in a real browser (Chromium): log in, click the map by a sample residential compound, see the
-verdict in the panel and the buffers and distance lines on the map; pick a pilot; save it as a proposed pilot.
+verdict in the panel (at once, without scrolling, on a 1366x800 screen) and the buffers and distance lines on the
+map; save it as a proposed pilot once (the source chosen, never prefilled); pick a pilot (not offered for saving).
 No console errors, no request leaves the server."""
 
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from webmap import create_app
 
@@ -21,7 +23,7 @@ def planner(browser, serve):
     app = create_app({"TESTING": True, "BASEMAP": "none"})
     app.extensions["store"].create_user("规划科", password_hash(PASSWORD), "admin", [], actor="test")
     server = serve(app)
-    page = browser.new_page(viewport={"width": 1360, "height": 900})
+    page = browser.new_page(viewport={"width": 1366, "height": 800})
     page.set_default_timeout(8000)
     problems = []
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
@@ -57,6 +59,11 @@ def test_click_a_site_see_the_verdict_the_buffers_and_the_distance_lines_then_sa
     page.fill("input[name=clear_walkway_m]", "2")
     click_at(page, *BESIDE)
     page.wait_for_selector("body[data-checked='200']")
+    # the verdicts show at once: the permit folds to the line of what was checked, the panel is not scrolled
+    expect(page.locator(".check-overall")).to_be_in_viewport()
+    expect(page.locator(".check-verdict").first).to_be_in_viewport()
+    assert page.locator("#check-fields").is_hidden()
+    assert "台东新外摆" in page.inner_text("#check-permit summary") and "Mo-Su 17:00-01:00" in page.inner_text("#check-permit summary")
     panel = page.inner_text("#check-result")
     assert "总体 Overall: 不通过 fail" in panel
     found = re.search(r"居民小区 威海路居民小区 (\d+\.\d) m，外摆营业至次日 01:00 · residential 威海路居民小区", panel)
@@ -70,32 +77,52 @@ def test_click_a_site_see_the_verdict_the_buffers_and_the_distance_lines_then_sa
     assert page.locator("path.check-line").count() >= 2
     labels = page.locator(".check-line-label").all_inner_texts()
     assert any(f"{found.group(1)} m" in text and "威海路居民小区" in text for text in labels), labels
-    # the district was filled from the map, and the save asks first, saying what it adds
+    # the district was filled from the map; the source has no default: a save without it sends nothing
     assert page.input_value("select[name=district]") == "市北区"
-    page.select_option("select[name=source]", "survey")
+    assert page.input_value("#check-save-box select[name=source]") == ""
+    page.click("#check-save")
+    assert "Choose the source" in page.inner_text("#check-saved")
+    assert page.evaluate("document.body.dataset.saved") is None
+    # the save asks first, saying what it adds; once saved, the button waits for the next check
+    page.select_option("#check-save-box select[name=source]", "survey")
     asked = []
     page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
     page.click("#check-save")
     page.wait_for_selector("body[data-saved='200']")
     assert "新增 1 个要素" in asked[0] and "台东新外摆" in asked[0] and "status planned" in asked[0]
-    assert "Saved as version 2" in page.inner_text("#check-saved")
+    saved = page.inner_text("#check-saved")
+    assert "已保存为第 2 版" in saved and "Saved as version 2" in saved
+    assert page.locator("#check-save").is_disabled()
+    page.locator("#check-save").click(force=True)  # a second press does nothing
     features = app.test_client().get("/api/layers/outdoor_dining_pilots").get_json(force=True)["features"]
     assert [f["properties"]["status"] for f in features if f["properties"]["name"] == "台东新外摆"] == ["planned"]
-    assert problems == []
+    # a new check offers the save again
+    page.click("#check-permit summary")
+    page.click("#check-run")
+    page.wait_for_selector("#check-save:not([disabled])")
+    assert page.inner_text("#check-saved") == ""
+    assert len(asked) == 1 and problems == []
 
 
 def test_pick_a_pilot_prefills_the_form_and_a_bad_site_is_explained(planner):
     page, _app, problems = planner
     page.select_option("#check-pilot", "od-taidong-residential")
     page.wait_for_selector("body[data-checked='200']")
+    expect(page.locator(".check-overall")).to_be_in_viewport()
     assert page.input_value("input[name=opening_hours]") == "Mo-Su 17:00-01:00"
+    assert page.input_value("select[name=source]") == ""  # (the pilot's is "sample": a save says its own)
     assert "威海路居民小区 6.0 m" in page.inner_text("#check-result")
-    # changing the hours asks for a new check before anything can be saved; closing at 22:00 passes R1
+    # an existing pilot is not offered for saving (it would be a second feature at the same spot): the panel says why
+    assert page.locator("#check-save-box").is_hidden()
+    assert "existing pilot" in page.inner_text("#check-existing") and "现有试点" in page.inner_text("#check-existing")
+    # changing the hours asks for a new check; closing at 22:00 passes R1
+    page.click("#check-permit summary")
     page.fill("input[name=opening_hours]", "Mo-Su 17:00-22:00")
-    assert page.locator("#check-save-box").is_hidden() and "check again" in page.inner_text("#check-status")
+    assert "check again" in page.inner_text("#check-status")
     page.click("#check-run")
-    page.wait_for_selector("#check-save-box:not([hidden])")
+    page.wait_for_selector("body[data-checked='200']")
     assert "seating not open in quiet hours" in page.inner_text(".check-verdict >> nth=0")
+    assert page.locator("#check-save-box").is_hidden() and page.locator("#check-existing").is_visible()
     # a site the server refuses: the reason in the panel, nothing drawn
     bowtie = {"type": "Polygon", "coordinates": [[[120.349, 36.088], [120.350, 36.089], [120.350, 36.088],
                                                   [120.349, 36.089], [120.349, 36.088]]]}

@@ -4,7 +4,11 @@
  * value, the suggested condition), the overall verdict and the ruleset version; on the map the rules' buffers,
  * the protected places listed (highlighted) and a distance line to each, labelled in metres. Those who may
  * change the pilot layer may save the checked site as a proposed pilot (a new version; asked first).
- * Every name and message goes through textContent (SceneCommon.el), never HTML. */
+ * After a check the permit form folds to one line so the verdicts show at once (on a phone the page scrolls to
+ * them). The source (数据来源) sits by the save button, never prefilled; an existing pilot is not offered for
+ * saving; a saved site is saved once (the button waits for the next check). The layers read and the layer a
+ * save adds to are the page config's (layer_ids, save_layer, urls). Every name and message goes through
+ * textContent (SceneCommon.el), never HTML. */
 (function () {
   'use strict';
   var config = JSON.parse(document.getElementById('check-config').textContent);
@@ -21,6 +25,17 @@
   var saveBox = document.getElementById('check-save-box');
   var saveButton = document.getElementById('check-save');
   var savedText = document.getElementById('check-saved');
+  var saveFields = document.getElementById('check-save-fields');
+  var existingNote = document.getElementById('check-existing');
+  var permit = document.getElementById('check-permit');
+  var permitSummary = document.getElementById('check-permit-summary');
+  // the layers read and the one a save adds to: the server's config says which (these ids are its defaults)
+  var LAYERS = Object.assign({ sites: 'outdoor_dining_pilots', places: 'sensitive_sites', complaints: 'complaints' },
+                             config.layer_ids || {});
+  var SAVE_LAYER = config.save_layer || LAYERS.sites;
+  var saved = false;
+  var asked = 0;         // the number of checks asked: only the last one's answer is shown     // the last check was saved: the save button waits for the next check
+  var districtAuto = true;  // the district field holds what the map said (a new site's check replaces it)
   var site = null;       // {geometry, site_id}
   var checked = null;    // the body of the last successful check, and its answer
   var pilots = {};       // id -> feature
@@ -57,7 +72,9 @@
       input = el('input');
       input.type = field.input === 'integer' || field.input === 'number' ? 'number' : 'text';
       if (field.input === 'number') { input.step = 'any'; input.min = '0'; }
-      if (field.input === 'hours') { input.placeholder = field.name === 'season' ? 'Apr-Oct' : 'Mo-Su 10:00-22:00'; }
+      if (field.input === 'hours') {
+        input.placeholder = '例 e.g. ' + (field.name === 'season' ? 'Apr-Oct' : 'Mo-Su 10:00-22:00');
+      }
     }
     input.name = field.name;
     return input;
@@ -67,9 +84,30 @@
     var label = el('label', null, field.zh + ' ' + field.en);
     var input = inputFor(field);
     label.appendChild(input);
-    fieldsBox.appendChild(label);
+    // the source only matters to a save: it sits by the save button, with no default (the planner says it)
+    if (field.name === 'source' && saveFields) {
+      label.appendChild(el('small', 'hint', '保存前必选，如实填写 · required to save: say where the site comes from'));
+      saveFields.appendChild(label);
+    } else {
+      fieldsBox.appendChild(label);
+    }
     inputs[field.name] = { field: field, input: input };
   });
+  if (inputs.district) {
+    inputs.district.input.addEventListener('change', function () { districtAuto = !inputs.district.input.value; });
+  }
+
+  function summarise() {  // the folded permit's line: what the check read
+    var parts = [];
+    ['name', 'opening_hours', 'clear_walkway_m', 'capacity', 'season'].forEach(function (name) {
+      var entry = inputs[name];
+      if (!entry || !entry.input.value.trim()) { return; }
+      var text = entry.input.value.trim();
+      if (entry.input.tagName === 'SELECT') { text = entry.input.options[entry.input.selectedIndex].textContent; }
+      parts.push(name === 'name' ? text : entry.field.zh + ' ' + entry.field.en + ': ' + text);
+    });
+    permitSummary.textContent = parts.length ? parts.join(' · ') : '（未填写 nothing filled in）';
+  }
 
   function properties() {
     var out = {};
@@ -84,8 +122,9 @@
     return out;
   }
 
-  function fill(props) {
+  function fill(props) {  // a pilot's permit; never its source (a save says its own, see above)
     Object.keys(inputs).forEach(function (name) {
+      if (name === 'source') { return; }
       var value = props[name];
       inputs[name].input.value = value === undefined || value === null ? '' : String(value);
     });
@@ -124,20 +163,20 @@
 
   var categories = config.categories;
   var loads = [
-    load('sensitive_sites', {
+    load(LAYERS.places, {
       extra: { className: 'check-place', interactive: true },
       geojson: { onEachFeature: function (feature, layer) {
         var c = categories[feature.properties.category] || [feature.properties.category, ''];
         layer.bindTooltip(tip(feature.properties.name, c[0] + ' ' + c[1]), { sticky: true });
       } }
     }),
-    load('complaints', {
+    load(LAYERS.complaints, {
       extra: { className: 'check-complaint', radius: 3 },
       geojson: { onEachFeature: function (feature, layer) {
         layer.bindTooltip(tip(String(feature.properties.received || ''), '投诉 Complaint'), { sticky: true });
       } }
     }),
-    load('outdoor_dining_pilots', {
+    load(LAYERS.sites, {
       extra: { className: 'check-pilot', pane: 'pilots' },
       geojson: { onEachFeature: function (feature, layer) {
         pilots[String(feature.id)] = feature;
@@ -172,6 +211,7 @@
     if (!feature) { return; }
     pilotSelect.value = id;
     fill(feature.properties);
+    districtAuto = true;  // (the pilot's own; a new site's check then puts the map's)
     var c = feature.geometry.coordinates;
     setSite(feature.geometry, id, feature.geometry.type === 'Point' ? L.marker([c[1], c[0]]) : null);
     run();
@@ -234,6 +274,7 @@
     });
     overlay.clearLayers();
     if (saveBox) { saveBox.hidden = true; }
+    if (existingNote) { existingNote.hidden = true; }
   }
 
   function badge(status) {
@@ -312,10 +353,14 @@
     }
     var body = { geometry: site.geometry, properties: properties() };
     if (site.site_id) { body.site_id = site.site_id; }
+    var ticket = ++asked;
+    checked = null;  // nothing is saved while a check is under way (it would be the site before)
+    if (saveBox) { saveBox.hidden = true; }
     statusText.textContent = '检查中… Checking…';
     statusText.className = '';
     document.body.setAttribute('data-checked', 'pending');
     return post(config.urls.check, body).then(function (answer) {
+      if (ticket !== asked) { return; }  // a later check (another click) answers for the site now chosen
       clearResult();
       if (answer.status !== 200 || !answer.body || !answer.body.result) {
         statusText.textContent = failed(answer);
@@ -325,15 +370,49 @@
         return;
       }
       checked = { body: body, answer: answer.body };
+      saved = false;
       statusText.textContent = '';
-      if (answer.body.site.district && inputs.district && !inputs.district.input.value) {
-        inputs.district.input.value = answer.body.site.district;
+      // a new site's district is the map's, unless the planner chose one in the list (a pilot keeps its own)
+      if (inputs.district && !body.site_id && (districtAuto || !inputs.district.input.value)) {
+        inputs.district.input.value = answer.body.site.district || '';
+        districtAuto = true;
       }
       showResult(answer.body);
       drawOverlay(answer.body);
-      if (saveBox) { saveBox.hidden = false; savedText.textContent = ''; }
+      offerSave();
+      // the verdicts at once: the permit folds to its one line, and the panel (a phone: the page) shows them
+      summarise();
+      permit.open = false;
+      reveal();
       document.body.setAttribute('data-checked', '200');
     });
+  }
+
+  function reveal() {
+    var box = permit.getBoundingClientRect();
+    var panel = permit.parentNode.getBoundingClientRect();
+    var head = resultBox.querySelector('.check-overall') || resultBox;
+    var bottom = Math.min(window.innerHeight, panel.bottom);
+    if (box.top < Math.max(0, panel.top) || head.getBoundingClientRect().bottom > bottom) {
+      siteText.scrollIntoView({ block: 'start' });
+    }
+  }
+
+  // what a checked site offers: an existing pilot is already on the map (not saved again); a new site may be
+  // saved once per check
+  function offerSave() {
+    if (!saveBox || !checked) { return; }
+    if (checked.body.site_id) {
+      saveBox.hidden = true;
+      existingNote.hidden = false;
+      existingNote.textContent = '这是现有试点（' + checked.body.site_id + '），无需另存；修改它请用图层编辑 · This is an existing ' +
+        'pilot (' + checked.body.site_id + '): it is not saved again. To change it, edit the layer.';
+      return;
+    }
+    existingNote.hidden = true;
+    saveBox.hidden = false;
+    saveButton.disabled = saved;
+    if (!saved) { savedText.textContent = ''; }
   }
 
   form.addEventListener('submit', function (e) { e.preventDefault(); run(); });
@@ -341,31 +420,50 @@
   // new check before saving; a name, operator, district or source does not change the verdict
   form.addEventListener('input', function (e) {
     var entry = inputs[e.target.name];
-    var read = entry && (entry.field.name === 'opening_hours' || entry.field.input === 'number' ||
-                         entry.field.input === 'integer');
-    if (!read || !checked || !saveBox || saveBox.hidden) { return; }
-    saveBox.hidden = true;
-    statusText.textContent = '表单已修改，请重新检查后再保存 · The form changed: check again before saving';
+    var read = entry && (entry.field.name === 'opening_hours' || entry.field.input === 'hours' ||
+                         entry.field.input === 'number' || entry.field.input === 'integer');  // (the season too)
+    if (!read || !checked) { return; }
+    if (saveBox) { saveBox.hidden = true; }
+    statusText.textContent = '表单已修改，请重新检查' + (saveBox && !checked.body.site_id && !saved ? '后再保存' : '') +
+      '（下方结果按检查时的值）· The form changed: check again' + (saveBox && !checked.body.site_id && !saved ? ' before saving' : '') +
+      ' (the verdicts below are for the values checked)';
   });
   // Leaflet.draw's finishing words here: a drawing is checked at once, and saved only by the button below
   L.drawLocal.draw.toolbar.finish = { text: '完成 Done', title: '结束绘制并检查 Finish the drawing and check it' };
 
   // --- save as a proposed pilot ----------------------------------------------------------------------------
+  function layerName() {
+    var kind = config.kinds[SAVE_LAYER];
+    return kind ? '「' + kind.zh + '」' + ' · ' + kind.en : '规划外摆点 · proposed pilots';
+  }
+
   function save() {
-    if (!checked) { return Promise.resolve(); }
+    if (!checked || saved || checked.body.site_id) { return Promise.resolve(); }
     var props = properties();
+    if (inputs.source && !props.source) {
+      savedText.textContent = '请先选择数据来源 · Choose the source (数据来源) first: nothing was sent';
+      inputs.source.input.focus();
+      return Promise.resolve();
+    }
     var body = { geometry: checked.body.geometry, properties: props };
     if (checked.body.site_id) { body.site_id = checked.body.site_id; }
     var answer = checked.answer;
     var c = answer.site.point.coordinates;
-    var next = (answer.data.outdoor_dining_pilots || 0) + 1;
-    var question = '将在「外摆试点」图层新增 1 个要素（第 ' + next + ' 版，状态：规划中）· This adds 1 new feature to ' +
-      'Outdoor-dining pilots (version ' + next + ', status planned):\n' +
+    var known = answer.data && typeof answer.data[SAVE_LAYER] === 'number';
+    var next = known ? answer.data[SAVE_LAYER] + 1 : null;
+    var names = layerName().split(' · ');
+    var question = '将在' + names[0] + '图层新增 1 个要素（' + (known ? '第 ' + next + ' 版，' : '新的一版，') +
+      '状态：规划中）· This adds 1 new feature to ' + names[1] + ' (' + (known ? 'version ' + next : 'a new version') +
+      ', status planned):\n' +
       (props.name || '（未命名 no name）') + ' @ ' + c[1].toFixed(5) + ', ' + c[0].toFixed(5) +
       (answer.site.type !== 'Point' ? '（画的范围存为中心点，面积 ' + answer.site.area_m2 + ' m² · the drawn area is saved as its point, ' +
         answer.site.area_m2 + ' m²）' : '') +
       '\n检查结果 Verdict: ' + answer.overall.zh + ' ' + answer.overall.en + '，规则第 ' + answer.ruleset.version + ' 版 ruleset version ' +
       answer.ruleset.version + '\n不修改、不删除现有要素；可在历史中回退 · Nothing existing is changed or removed; undo by a rollback in the history.';
+    var same = Object.keys(pilots).filter(function (id) { return props.name && String(pilots[id].properties.name) === props.name; });
+    if (same.length) {  // (a pilot picked, then a new site: the permit, its name too, stays in the form)
+      question += '\n注意：现有试点 ' + same.join(', ') + ' 同名 · Note: the existing pilot ' + same.join(', ') + ' has the same name.';
+    }
     if (!window.confirm(question)) {
       savedText.textContent = '未保存 Not saved: nothing was sent';
       return Promise.resolve();
@@ -375,11 +473,14 @@
     return post(config.urls.save, body).then(function (reply) {
       savedText.textContent = '';
       if (reply.status === 200 && reply.body && typeof reply.body.version === 'number') {
+        saved = true;  // once: the button waits for the next check
         savedText.appendChild(document.createTextNode('已保存为第 ' + reply.body.version + ' 版（' + reply.body.id + '）· Saved as version ' +
-          reply.body.version + ' (' + reply.body.id + '). '));
-        var link = el('a', null, '历史 History');
-        link.href = reply.body.history;
-        savedText.appendChild(link);
+          reply.body.version + ' (' + reply.body.id + '). 再次保存前请重新检查 · Check again to save another site. '));
+        if (reply.body.history) {
+          var link = el('a', null, '历史 History');
+          link.href = reply.body.history;
+          savedText.appendChild(link);
+        }
       } else {
         savedText.textContent = failed(reply);
         ((reply.body && reply.body.problems) || []).forEach(function (p) {
@@ -387,7 +488,7 @@
         });
       }
       document.body.setAttribute('data-saved', String(reply.status));
-    }).then(function () { saveButton.disabled = false; });
+    }).then(function () { saveButton.disabled = saved; });
   }
 
   if (saveButton) { saveButton.addEventListener('click', save); }
