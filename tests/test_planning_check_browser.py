@@ -94,8 +94,10 @@ def test_click_a_site_see_the_verdict_the_buffers_and_the_distance_lines_then_sa
     assert "已保存为第 2 版" in saved and "Saved as version 2" in saved
     assert page.locator("#check-save").is_disabled()
     page.locator("#check-save").click(force=True)  # a second press does nothing
-    features = app.test_client().get("/api/layers/outdoor_dining_pilots").get_json(force=True)["features"]
-    assert [f["properties"]["status"] for f in features if f["properties"]["name"] == "台东新外摆"] == ["planned"]
+    from layers.registry import REGISTRY
+
+    proposals = app.extensions["store"].load(REGISTRY["outdoor_dining_proposals"])  # staff only, saved once
+    assert [p["status"] for p in proposals.properties if p["name"] == "台东新外摆"] == ["planned"]
     # a new check offers the save again
     page.click("#check-permit summary")
     page.click("#check-run")
