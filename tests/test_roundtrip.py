@@ -311,7 +311,8 @@ def downloads(tmp_path_factory):
     the file GDAL opens, the file as downloaded)]}."""
     folder = tmp_path_factory.mktemp("downloads")
     catalog = create_app({"TESTING": True}).extensions["catalog"]
-    layers = [_all_types_layer()] + [live.layer for live in catalog]
+    # (an empty layer — the proposals layer starts so — carries no columns in GeoJSON: nothing to read back)
+    layers = [_all_types_layer()] + [live.layer for live in catalog if len(live.layer)]
     out = {}
     for fmt in DOWNLOADS:
         out[fmt] = []
