@@ -200,6 +200,9 @@ def main(argv=None) -> None:
     for layer_id in samples.LOADED:  # the planning desk's sensitive_sites and complaints, as data/planning/ has them
         (args.out / f"{layer_id}.geojson").write_text(samples.as_text(built[layer_id]), "utf-8")
         log.info("wrote %s (%d features)", args.out / f"{layer_id}.geojson", len(built[layer_id]["features"]))
+    # proposals start empty: planners save them from the planning desk's site check
+    (args.out / "outdoor_dining_proposals.geojson").write_text('{"type": "FeatureCollection", "features": []}\n',
+                                                                "utf-8")
 
 
 if __name__ == "__main__":
